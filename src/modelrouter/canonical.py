@@ -1,0 +1,48 @@
+"""Canonical JSON: one byte sequence per value, so hashes are stable.
+
+Sorted keys, no insignificant white space, UTF-8, Decimals as exact strings,
+dates in ISO 8601. Floats are refused: a float in a hashed value is a bug
+waiting to differ across platforms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from modelrouter.money import exact_str
+
+__all__ = ["canonical_bytes", "canonical_hash", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return exact_str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, Sequence):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in canonical values; use Decimal")
+    raise TypeError(f"cannot encode {type(value).__name__} canonically")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return json.dumps(
+        to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def canonical_hash(value: Any) -> str:
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()

@@ -1,0 +1,164 @@
+"""The catalog: one immutable value, versioned by the hash of its content.
+
+Indexes are built once, so that resolving a name costs in proportion to its
+own candidates, never to the size of the catalog.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from modelrouter.catalog.build import (
+    Layer,
+    catalog_version,
+    compile_document,
+    document_content,
+    merge_layers,
+)
+from modelrouter.catalog.model import Alias, Deployment, Model, Provider
+from modelrouter.catalog.schema import CatalogDocument
+from modelrouter.catalog.sources.genai import genai_layer, genai_version
+from modelrouter.errors import CatalogError
+
+__all__ = ["Catalog"]
+
+
+class Catalog:
+    """Providers, models, deployments and aliases, with a content-hash ``version``."""
+
+    __slots__ = (
+        "_by_model",
+        "_by_provider_model",
+        "_resolved_aliases",
+        "aliases",
+        "deployments",
+        "document",
+        "models",
+        "providers",
+        "sources",
+        "version",
+    )
+
+    def __init__(self, document: CatalogDocument, sources: Sequence[str] = ()) -> None:
+        self.document = document
+        self.sources = tuple(sources)
+        self.version = catalog_version(document)
+        self.providers: Mapping[str, Provider]
+        self.models: Mapping[str, Model]
+        self.deployments: Mapping[str, Deployment]
+        self.providers, self.models, self.deployments = compile_document(document)
+        by_model: dict[str, list[Deployment]] = defaultdict(list)
+        by_provider_model: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
+        for deployment_id in sorted(self.deployments):
+            deployment = self.deployments[deployment_id]
+            by_model[deployment.model].append(deployment)
+            by_provider_model[(deployment.provider, deployment.model)].append(deployment)
+        self._by_model = {key: tuple(value) for key, value in by_model.items()}
+        self._by_provider_model = {key: tuple(value) for key, value in by_provider_model.items()}
+        self.aliases = {
+            name: Alias(name, tuple(targets)) for name, targets in document.aliases.items()
+        }
+        self._resolved_aliases: dict[str, tuple[Deployment, ...]] = {}
+        for alias in self.aliases.values():
+            self._resolved_aliases[alias.name] = self._expand_alias(alias)
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def from_layers(cls, layers: Sequence[Layer]) -> Catalog:
+        return cls(merge_layers(layers), [source for source, _ in layers])
+
+    @classmethod
+    def from_content(cls, content: Mapping[str, Any], source: str = "stored") -> Catalog:
+        """Rebuild a catalog from its canonical content (as stored or snapshotted)."""
+        return cls.from_layers([(source, content)])
+
+    @classmethod
+    def bundled(cls) -> Catalog:
+        """The default catalog: genai-prices' data plus the curated overlay. Offline."""
+        return _bundled()
+
+    def layered(self, source: str, raw: Mapping[str, Any]) -> Catalog:
+        """A new catalog with ``raw`` laid over this one, field by field."""
+        return Catalog(
+            merge_layers([("base", self.content()), (source, raw)]), [*self.sources, source]
+        )
+
+    def content(self) -> dict[str, Any]:
+        return document_content(self.document)
+
+    # -- lookups ----------------------------------------------------------------
+
+    def deployments_of(self, model: str) -> tuple[Deployment, ...]:
+        return self._by_model.get(model, ())
+
+    def deployments_at(self, provider: str, model: str) -> tuple[Deployment, ...]:
+        return self._by_provider_model.get((provider, model), ())
+
+    def alias_deployments(self, name: str) -> tuple[Deployment, ...] | None:
+        return self._resolved_aliases.get(name)
+
+    def lookup_target(self, target: str) -> tuple[Deployment, ...]:
+        """A model id, a deployment id, or ``provider/model``; () when none."""
+        if target in self._by_model:
+            return self._by_model[target]
+        if target in self.deployments:
+            return (self.deployments[target],)
+        provider, sep, model = target.partition("/")
+        if sep:
+            return self._by_provider_model.get((provider, model), ())
+        return ()
+
+    def _expand_alias(self, alias: Alias) -> tuple[Deployment, ...]:
+        seen: dict[str, Deployment] = {}
+        for target in alias.targets:
+            found = self.lookup_target(target)
+            if not found:
+                raise CatalogError(
+                    f"alias target {target!r} is not a model, deployment or provider/model",
+                    entry=f"aliases.{alias.name}",
+                )
+            for deployment in found:
+                seen.setdefault(deployment.id, deployment)
+        return tuple(seen.values())
+
+    def names(self) -> list[str]:
+        return sorted({*self.aliases, *self._by_model, *self.deployments})
+
+    def __repr__(self) -> str:
+        return (
+            f"Catalog(version={self.version!r}, deployments={len(self.deployments)}, "
+            f"models={len(self.models)}, aliases={len(self.aliases)})"
+        )
+
+
+def _curated() -> dict[str, Any]:
+    text = resources.files("modelrouter.catalog").joinpath("data/curated.yaml").read_text("utf-8")
+    loaded = yaml.safe_load(text)
+    if not isinstance(loaded, dict):
+        raise CatalogError("the curated overlay is not a mapping", source="curated.yaml")
+    return loaded
+
+
+@cache
+def _bundled() -> Catalog:
+    curated = _curated()
+    claimed = [
+        (deployment["genai"]["provider"], deployment["genai"]["model"])
+        for model in curated.get("models", {}).values()
+        for deployment in model.get("deployments", {}).values()
+        if "genai" in deployment
+    ]
+    generated = genai_layer(claimed)
+    # A generated model id that a curated alias uses as its name yields to the alias.
+    for alias in curated.get("aliases", {}):
+        generated["models"].pop(alias, None)
+    return Catalog.from_layers(
+        [(f"genai-prices {genai_version()}", generated), ("curated overlay", curated)]
+    )

@@ -1,0 +1,183 @@
+"""Price sheets and schedules: which rates are in force for a request.
+
+Rates are USD per million tokens (``request`` is USD per request). A rate may
+have cliff tiers: once the request's total input passes a tier's threshold the
+whole request is billed at that tier, not just the tokens above it.
+
+A schedule is a list of rules. Rules without ``when`` form the price history:
+the last one in force at the request's time wins (a rule with neither a start
+date nor a daily window is always in force); when none is, the first applies.
+Rules with ``when`` are price-context variants (``processing: batch``,
+``service_tier: flex``): each one that matches the context overrides, unit by
+unit, the units it names; earlier variants take precedence. These are the
+semantics of genai-prices, so costs agree with it to the last digit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+__all__ = [
+    "TOKEN_UNITS",
+    "UNITS",
+    "PriceRule",
+    "PriceSchedule",
+    "PriceSheet",
+    "Rate",
+    "ResolvedPrice",
+]
+
+# Units priced per million tokens, in the order they are reported.
+TOKEN_UNITS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "input_audio",
+    "cache_audio_read",
+    "input_image",
+    "output",
+    "output_reasoning",
+    "output_audio",
+    "output_image",
+)
+# ``request`` is a flat fee per request.
+UNITS = (*TOKEN_UNITS, "request")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate with optional cliff tiers: ``tiers`` is ((threshold, rate), ...)
+    ascending; a tier applies when total input tokens exceed its threshold."""
+
+    base: Decimal
+    tiers: tuple[tuple[int, Decimal], ...] = ()
+
+    def at(self, total_input_tokens: int) -> Decimal:
+        for threshold, rate in reversed(self.tiers):
+            if total_input_tokens > threshold:
+                return rate
+        return self.base
+
+    def highest(self) -> Decimal:
+        return max([self.base, *(rate for _, rate in self.tiers)])
+
+    def tier_label(self, total_input_tokens: int) -> str | None:
+        for threshold, _ in reversed(self.tiers):
+            if total_input_tokens > threshold:
+                return f">{threshold}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSheet:
+    input: Rate | None = None
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None
+    cache_write_1h: Rate | None = None
+    input_audio: Rate | None = None
+    cache_audio_read: Rate | None = None
+    input_image: Rate | None = None
+    output: Rate | None = None
+    output_reasoning: Rate | None = None
+    output_audio: Rate | None = None
+    output_image: Rate | None = None
+    request: Rate | None = None
+
+    def rate(self, unit: str) -> Rate | None:
+        rate: Rate | None = getattr(self, unit)
+        return rate
+
+    def units(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
+
+    def overlay(self, other: PriceSheet, skip: set[str]) -> tuple[PriceSheet, set[str]]:
+        """Units of ``other`` replace ours, except those already in ``skip``."""
+        changes = {unit: other.rate(unit) for unit in other.units() if unit not in skip}
+        return replace(self, **changes), skip | set(changes)
+
+    def tiered(self) -> bool:
+        return any(rate.tiers for unit in self.units() if (rate := self.rate(unit)))
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRule:
+    sheet: PriceSheet
+    effective_from: date | None = None
+    # A daily window in UTC, [start, end); end before start wraps past midnight.
+    daily_utc: tuple[time, time] | None = None
+    when: tuple[tuple[str, str], ...] = ()
+
+    def in_force(self, at: datetime) -> bool:
+        utc = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+        if self.effective_from is not None and utc.date() < self.effective_from:
+            return False
+        if self.daily_utc is not None:
+            start, end = self.daily_utc
+            now = utc.time().replace(tzinfo=None)
+            if end < start:
+                return now >= start or now < end
+            return start <= now < end
+        return True
+
+    def matches(self, context: Mapping[str, str]) -> bool:
+        return all(context.get(key) == value for key, value in self.when)
+
+    def label(self) -> str:
+        parts = []
+        if self.effective_from is not None:
+            parts.append(f"from {self.effective_from.isoformat()}")
+        if self.daily_utc is not None:
+            start, end = (moment.strftime("%H:%M") for moment in self.daily_utc)
+            parts.append(f"daily {start}-{end} UTC")
+        parts += [f"{key}={value}" for key, value in self.when]
+        return ", ".join(parts) or "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPrice:
+    sheet: PriceSheet
+    rule: str  # human- and machine-readable: which rules produced this sheet
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSchedule:
+    rules: tuple[PriceRule, ...]
+    _history: tuple[PriceRule, ...] = field(init=False, repr=False, compare=False)
+    _variants: tuple[PriceRule, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.rules:
+            raise ValueError("a price schedule needs at least one rule")
+        history = tuple(rule for rule in self.rules if not rule.when)
+        if not history:
+            raise ValueError("a price schedule needs a rule without 'when' (the standard price)")
+        object.__setattr__(self, "_history", history)
+        object.__setattr__(self, "_variants", tuple(rule for rule in self.rules if rule.when))
+
+    @property
+    def simple(self) -> bool:
+        return len(self.rules) == 1
+
+    def resolve(self, at: datetime, context: Mapping[str, str] | None = None) -> ResolvedPrice:
+        base = self._history[0]
+        if len(self._history) > 1:
+            for rule in reversed(self._history):
+                if rule.in_force(at):
+                    base = rule
+                    break
+        sheet = base.sheet
+        labels = [base.label()]
+        if context:
+            overridden: set[str] = set()
+            for variant in self._variants:
+                if variant.matches(context) and variant.in_force(at):
+                    sheet, overridden = sheet.overlay(variant.sheet, overridden)
+                    labels.append(variant.label())
+        return ResolvedPrice(sheet, "; ".join(labels))
+
+    def sheets(self) -> tuple[PriceSheet, ...]:
+        return tuple(rule.sheet for rule in self.rules)

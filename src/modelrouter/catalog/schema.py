@@ -1,0 +1,232 @@
+"""The catalog document: our documented YAML/JSON schema, validated strictly.
+
+Every source (the bundled default, catalog files, importers) produces a
+document of this shape. Layers merge field by field, and the merged document
+is the catalog's canonical content: its hash is the catalog version.
+
+```yaml
+schema: modelrouter.catalog/v1
+providers:
+  azure: {name: Microsoft Azure, regions: [us, eu], data: {zero_data_retention: false}}
+models:
+  gpt-4o:
+    vendor: openai
+    context_window: 128000
+    max_output_tokens: 16384
+    capabilities: {streaming: true, tools: true, vision: true, json_schema: true}
+    quality: {score: 1265, scale: lmarena-text-elo}
+    deployments:
+      azure:                       # key: a name for the deployment; provider defaults to it
+        regions: [eu]
+        prices: {input: "2.50", output: "10", cache_read: "1.25"}   # USD per million tokens
+        latency: {ttft_ms: 500, output_tokens_per_s: 80}
+        weight: 2
+aliases:
+  fast-chat: [gpt-4o-mini, groq/llama-3.1-8b-instant]
+```
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelrouter.money import parse_decimal
+
+__all__ = [
+    "SCHEMA_ID",
+    "CapabilitiesSpec",
+    "CatalogDocument",
+    "DataTermsSpec",
+    "DeploymentSpec",
+    "GenaiRef",
+    "LatencySpec",
+    "ModelSpec",
+    "PriceRuleSpec",
+    "ProviderSpec",
+    "QualitySpec",
+    "RateSpec",
+    "RatesSpec",
+    "TierSpec",
+]
+
+SCHEMA_ID = "modelrouter.catalog/v1"
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _money(value: Any) -> Decimal:
+    return parse_decimal(value, what="price")
+
+
+class TierSpec(_Strict):
+    above_input_tokens: int = Field(ge=0)
+    rate: Decimal
+
+    _rate = field_validator("rate", mode="before")(_money)
+
+
+class RateSpec(_Strict):
+    """A tiered rate: ``base`` until the request's input passes a tier's threshold."""
+
+    base: Decimal
+    tiers: list[TierSpec] = Field(min_length=1)
+
+    _base = field_validator("base", mode="before")(_money)
+
+    @field_validator("tiers")
+    @classmethod
+    def _ascending(cls, tiers: list[TierSpec]) -> list[TierSpec]:
+        starts = [tier.above_input_tokens for tier in tiers]
+        if starts != sorted(set(starts)):
+            raise ValueError("tiers must have strictly ascending above_input_tokens")
+        return tiers
+
+
+Rate = Decimal | RateSpec
+
+
+class RatesSpec(_Strict):
+    """Rates in USD per million tokens; ``request`` is USD per request."""
+
+    input: Rate | None = None
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None
+    cache_write_1h: Rate | None = None
+    input_audio: Rate | None = None
+    cache_audio_read: Rate | None = None
+    input_image: Rate | None = None
+    output: Rate | None = None
+    output_reasoning: Rate | None = None
+    output_audio: Rate | None = None
+    output_image: Rate | None = None
+    request: Decimal | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _decimals(cls, value: Any) -> Any:
+        if value is None or isinstance(value, dict | RateSpec):
+            return value
+        return _money(value)
+
+
+class PriceRuleSpec(_Strict):
+    rates: RatesSpec
+    from_: date | None = Field(default=None, alias="from")
+    daily_utc: tuple[time, time] | None = None
+    when: dict[str, str] | None = None
+
+
+class GenaiRef(_Strict):
+    """Take this deployment's prices from the genai-prices data bundled in the
+    installed package (offline): its provider id and model id, exactly."""
+
+    provider: Name
+    model: Name
+
+
+class CapabilitiesSpec(_Strict):
+    streaming: bool | None = None
+    tools: bool | None = None
+    vision: bool | None = None
+    json_schema: bool | None = None
+    reasoning: bool | None = None
+
+
+class DataTermsSpec(_Strict):
+    zero_data_retention: bool | None = None
+    no_training: bool | None = None
+    retention_days: int | None = Field(default=None, ge=0)
+    source: str | None = None
+
+
+class LatencySpec(_Strict):
+    """Priors: time to first token and output speed; either may be unknown."""
+
+    ttft_ms: Decimal | None = Field(default=None, gt=0)
+    output_tokens_per_s: Decimal | None = Field(default=None, gt=0)
+
+    @field_validator("ttft_ms", "output_tokens_per_s", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal | None:
+        return None if value is None else parse_decimal(value, what="latency")
+
+
+class QualitySpec(_Strict):
+    score: Decimal
+    scale: Name
+    source: str | None = None
+    as_of: str | None = None
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal:
+        return parse_decimal(value, what="quality score")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class DeploymentSpec(_Strict):
+    provider: Name | None = None
+    genai: GenaiRef | None = None
+    prices: list[PriceRuleSpec] | None = None
+    regions: list[Name] | None = None
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    capabilities: CapabilitiesSpec | None = None
+    latency: LatencySpec | None = None
+    data: DataTermsSpec | None = None
+    deprecated: bool | None = None
+    weight: int | None = Field(default=None, ge=0, le=1_000_000)
+    order: int | None = None
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # ``prices: {input: .., output: ..}`` is shorthand for one standard rule.
+        if isinstance(value, dict):
+            return [{"rates": value}]
+        return value
+
+
+class ModelSpec(_Strict):
+    vendor: Name | None = None
+    name: str | None = None
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    capabilities: CapabilitiesSpec | None = None
+    quality: QualitySpec | None = None
+    deprecated: bool | None = None
+    deployments: dict[Name, DeploymentSpec] = Field(default_factory=dict)
+
+
+class ProviderSpec(_Strict):
+    name: str | None = None
+    regions: list[Name] | None = None
+    data: DataTermsSpec | None = None
+
+
+class CatalogDocument(_Strict):
+    schema_: Literal["modelrouter.catalog/v1"] = Field(
+        default="modelrouter.catalog/v1", alias="schema"
+    )
+    providers: dict[Name, ProviderSpec] = Field(default_factory=dict)
+    models: dict[Name, ModelSpec] = Field(default_factory=dict)
+    aliases: dict[Name, list[Name]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _alias_names(self) -> CatalogDocument:
+        for name in self.aliases:
+            if name in self.models:
+                raise ValueError(f"alias {name!r} has the same name as a model")
+        return self

@@ -1,0 +1,26 @@
+"""The ``modelrouter`` command line (Typer and Rich)."""
+
+from __future__ import annotations
+
+import typer
+
+from modelrouter.cli.catalog import app as catalog_app
+from modelrouter.cli.replay import replay_command
+from modelrouter.cli.route import route_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="modelrouter",
+    help="Route LLM requests: pick the provider and model, the fallbacks, and the cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("route")(route_command)
+app.command("replay")(replay_command)
+app.add_typer(catalog_app, name="catalog")
+
+
+def main() -> None:
+    app()

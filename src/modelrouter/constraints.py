@@ -1,0 +1,279 @@
+"""Hard constraints. Each rule returns a verdict: None (passes) or Rejections
+with a stable code and the numbers behind it. Rules never raise and never log.
+
+Policy layers (platform, tenant, and the request's own restrictions) are
+checked one by one, so a rejection names the layer whose rule fell it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from modelrouter.catalog.model import Deployment, Feature
+from modelrouter.catalog.prices import PriceSheet
+from modelrouter.money import exact_str
+from modelrouter.policy import EffectivePolicy
+from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
+from modelrouter.types import RejectionCode as Code
+
+__all__ = ["Need", "check_cost", "check_static", "usable_regions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What the request needs of every hop, normalised."""
+
+    input_tokens: int
+    input_exact: bool
+    max_output_tokens: int | None
+    require: tuple[Feature, ...]
+    layers: tuple[tuple[str, EffectivePolicy], ...]
+    allow_unknown: bool
+    zero_data_retention: tuple[str, ...]  # the layers that require it
+    no_training: tuple[str, ...]
+
+
+def _reject(
+    d: Deployment,
+    code: Code,
+    message: str,
+    need: object = None,
+    have: object = None,
+    rule: str | None = None,
+) -> Rejection:
+    return Rejection(
+        deployment=d.id,
+        code=code,
+        message=message,
+        need=None if need is None else str(need),
+        have=None if have is None else str(have),
+        rule=rule,
+    )
+
+
+def _tokens(need: Need) -> str:
+    return f"{need.input_tokens}{'' if need.input_exact else ' (estimated)'}"
+
+
+def _context(d: Deployment, need: Need) -> Iterator[Rejection]:
+    wanted = need.input_tokens + (need.max_output_tokens or 0)
+    if d.context_window is None:
+        if not need.allow_unknown:
+            yield _reject(
+                d,
+                Code.CONTEXT_WINDOW_UNKNOWN,
+                f"needs {wanted} tokens of context, the catalog does not know this window",
+                wanted,
+                "unknown",
+            )
+    elif wanted > d.context_window:
+        yield _reject(
+            d,
+            Code.CONTEXT_WINDOW_TOO_SMALL,
+            f"needs {wanted} (input {_tokens(need)} + max output "
+            f"{need.max_output_tokens or 0}), has {d.context_window}",
+            wanted,
+            d.context_window,
+        )
+
+
+def _max_output(d: Deployment, need: Need) -> Iterator[Rejection]:
+    # A deployment without a published output cap is bounded by its context
+    # window, which ``_context`` already checks.
+    if need.max_output_tokens is None or d.max_output_tokens is None:
+        return
+    if need.max_output_tokens > d.max_output_tokens:
+        yield _reject(
+            d,
+            Code.MAX_OUTPUT_TOO_SMALL,
+            f"needs {need.max_output_tokens} output tokens, has {d.max_output_tokens}",
+            need.max_output_tokens,
+            d.max_output_tokens,
+        )
+
+
+def _features(d: Deployment, need: Need) -> Iterator[Rejection]:
+    for feature in need.require:
+        value = d.capabilities.get(feature)
+        if value is False:
+            yield _reject(
+                d, Code.FEATURE_UNSUPPORTED, f"needs {feature.value}, not supported", feature, False
+            )
+        elif value is None and not need.allow_unknown:
+            yield _reject(
+                d,
+                Code.FEATURE_UNKNOWN,
+                f"needs {feature.value}, support is unknown (allow_unknown is off)",
+                feature,
+                "unknown",
+            )
+
+
+def usable_regions(d: Deployment, layers: Sequence[tuple[str, EffectivePolicy]]) -> tuple[str, ...]:
+    """The deployment's regions that every layer allows, in catalog order."""
+    regions = d.regions
+    for _, policy in layers:
+        rule = policy.regions
+        if rule.allow or rule.deny:
+            regions = tuple(r for r in regions if rule.verdict(r) == (True, False))
+    return regions
+
+
+def _lists(d: Deployment, need: Need) -> Iterator[Rejection]:
+    model_names = (d.model, d.id, f"{d.provider}/{d.model}")
+    for layer, policy in need.layers:
+        checks = (
+            (policy.providers, (d.provider,), "provider", d.provider),
+            (policy.vendors, (d.vendor,), "vendor", d.vendor),
+            (policy.models, model_names, "model", d.model),
+        )
+        for rule, names, what, shown in checks:
+            if not (rule.allow or rule.deny):
+                continue
+            allowed, denied = rule.verdict(*names)
+            if denied:
+                code = {
+                    "provider": Code.PROVIDER_DENIED,
+                    "vendor": Code.VENDOR_DENIED,
+                    "model": Code.MODEL_DENIED,
+                }[what]
+                yield _reject(
+                    d,
+                    code,
+                    f"{what} {shown} is denied by the {layer} policy",
+                    have=shown,
+                    rule=layer,
+                )
+            elif not allowed:
+                code = {
+                    "provider": Code.PROVIDER_NOT_ALLOWED,
+                    "vendor": Code.VENDOR_NOT_ALLOWED,
+                    "model": Code.MODEL_NOT_ALLOWED,
+                }[what]
+                wanted = " and ".join("[" + ", ".join(p) + "]" for p in rule.allow)
+                yield _reject(
+                    d,
+                    code,
+                    f"{what} {shown} is not in the {layer} allow-list {wanted}",
+                    wanted,
+                    shown,
+                    rule=layer,
+                )
+        rule = policy.regions
+        if rule.allow or rule.deny:
+            remaining = [r for r in d.regions if rule.verdict(r) == (True, False)]
+            if not remaining:
+                wanted = " and ".join("[" + ", ".join(p) + "]" for p in rule.allow) or "any"
+                denied_text = f"; denied: {', '.join(rule.deny)}" if rule.deny else ""
+                have = ", ".join(d.regions) or "unknown"
+                yield _reject(
+                    d,
+                    Code.REGION_NOT_ALLOWED,
+                    f"serves regions [{have}], the {layer} policy allows {wanted}{denied_text}",
+                    wanted,
+                    have,
+                    rule=layer,
+                )
+
+
+def _data(d: Deployment, need: Need) -> Iterator[Rejection]:
+    if need.zero_data_retention and d.data.zero_data_retention is not True:
+        have = "unknown" if d.data.zero_data_retention is None else "retains data"
+        yield _reject(
+            d,
+            Code.ZERO_DATA_RETENTION_REQUIRED,
+            f"zero data retention required, provider {d.provider}: {have}",
+            True,
+            have,
+            rule=need.zero_data_retention[0],
+        )
+    if need.no_training and d.data.no_training is not True:
+        have = "unknown" if d.data.no_training is None else "may train on data"
+        yield _reject(
+            d,
+            Code.NO_TRAINING_REQUIRED,
+            f"no training on data required, provider {d.provider}: {have}",
+            True,
+            have,
+            rule=need.no_training[0],
+        )
+
+
+def check_static(d: Deployment, need: Need, signals: DeploymentSignals | None) -> list[Rejection]:
+    """Every constraint that does not depend on price."""
+    found = [
+        *_context(d, need),
+        *_max_output(d, need),
+        *_features(d, need),
+        *_lists(d, need),
+        *_data(d, need),
+    ]
+    if d.deprecated:
+        found.append(_reject(d, Code.MODEL_DEPRECATED, f"{d.model} is deprecated", have=True))
+    if signals is not None and signals.circuit == "open":
+        rate = (
+            "" if signals.error_rate is None else f" (error rate {exact_str(signals.error_rate)})"
+        )
+        found.append(
+            _reject(
+                d, Code.CIRCUIT_OPEN, f"circuit open after recent failures{rate}", "closed", "open"
+            )
+        )
+    return found
+
+
+def _cap(
+    d: Deployment, value: Decimal | None, caps: list[tuple[str, Decimal]], code: Code, what: str
+) -> Iterator[Rejection]:
+    for layer, cap in caps:
+        if value is None:
+            yield _reject(
+                d,
+                code,
+                f"{what} is unbounded (no max output known), {layer} cap {exact_str(cap)}",
+                f"<= {exact_str(cap)}",
+                "unbounded",
+                rule=layer,
+            )
+        elif value > cap:
+            yield _reject(
+                d,
+                code,
+                f"{what} {exact_str(value)} is above the {layer} cap {exact_str(cap)}",
+                f"<= {exact_str(cap)}",
+                exact_str(value),
+                rule=layer,
+            )
+
+
+def check_cost(
+    d: Deployment,
+    need: Need,
+    estimate: CostEstimate,
+    sheet: PriceSheet,
+) -> list[Rejection]:
+    """Constraints on the estimate: worst-case cost and per-token price caps."""
+    cost_caps = [
+        (layer, policy.max_cost_per_request_usd)
+        for layer, policy in need.layers
+        if policy.max_cost_per_request_usd is not None
+    ]
+    found = list(
+        _cap(d, estimate.worst_case_usd, cost_caps, Code.COST_ABOVE_MAX, "worst-case cost USD")
+    )
+    tokens = need.input_tokens
+    for unit, code, attr in (
+        ("input", Code.INPUT_PRICE_ABOVE_MAX, "max_input_price_per_mtok"),
+        ("output", Code.OUTPUT_PRICE_ABOVE_MAX, "max_output_price_per_mtok"),
+    ):
+        caps: list[tuple[str, Decimal]] = [
+            (layer, cap)
+            for layer, policy in need.layers
+            if (cap := getattr(policy, attr)) is not None
+        ]
+        rate = sheet.rate(unit)
+        if caps and rate is not None:
+            found += _cap(d, rate.at(tokens), caps, code, f"{unit} price per million tokens")
+    return found

@@ -1,0 +1,177 @@
+"""The exception tree. Every error has a stable ``code`` and structured fields.
+
+::
+
+    ModelRouterError            .code, .to_dict()
+    +- InvalidInputError        bad input from outside; names the field
+    |  +- CatalogError          a catalog source: source, entry, field
+    |  `- PolicyError           a malformed policy document
+    +- UnknownModelError        alias, model or pin not in the catalog (also LookupError)
+    +- NoRouteError             .rejections: every candidate and why it fell
+    +- UnknownPriceError        a deployment without the price asked for (also LookupError)
+    +- CatalogVersionError      a snapshot names a catalog version that is not at hand
+    `- ReplayMismatchError      expected vs actual plan_hash, and the difference
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelrouter.types import Rejection
+
+__all__ = [
+    "CatalogError",
+    "CatalogVersionError",
+    "InvalidInputError",
+    "ModelRouterError",
+    "NoRouteError",
+    "PolicyError",
+    "ReplayMismatchError",
+    "UnknownModelError",
+    "UnknownPriceError",
+]
+
+
+class ModelRouterError(Exception):
+    code = "modelrouter_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details()}
+
+
+class InvalidInputError(ModelRouterError):
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field} if self.field else {}
+
+
+class CatalogError(InvalidInputError):
+    code = "invalid_catalog"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        entry: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                f"source {source}" if source else "",
+                f"entry {entry}" if entry else "",
+                f"field {field}" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message, field=field)
+        self.source = source
+        self.entry = entry
+
+    def details(self) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in (
+                ("source", self.source),
+                ("entry", self.entry),
+                ("field", self.field),
+            )
+            if value
+        }
+
+
+class PolicyError(InvalidInputError):
+    code = "invalid_policy"
+
+
+class UnknownModelError(ModelRouterError, LookupError):
+    code = "unknown_model"
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"{name!r} is not an alias, model or provider/model in the catalog{hint}")
+        self.name = name
+        self.suggestions = tuple(suggestions)
+
+    def details(self) -> dict[str, Any]:
+        return {"name": self.name, "suggestions": list(self.suggestions)}
+
+
+class NoRouteError(ModelRouterError):
+    code = "no_route"
+
+    def __init__(self, model: str, rejections: Sequence[Rejection]) -> None:
+        by_deployment: dict[str, list[Rejection]] = {}
+        for rejection in rejections:
+            by_deployment.setdefault(rejection.deployment, []).append(rejection)
+        lines = [f"no admissible deployment for {model!r}; {len(by_deployment)} candidates fell:"]
+        for deployment, reasons in by_deployment.items():
+            lines.append(f"  {deployment}:")
+            lines += [f"    {r.code.value}: {r.message}" for r in reasons]
+        super().__init__("\n".join(lines))
+        self.model = model
+        self.rejections = tuple(rejections)
+
+    def details(self) -> dict[str, Any]:
+        return {"model": self.model, "rejections": [r.to_dict() for r in self.rejections]}
+
+
+class UnknownPriceError(ModelRouterError, LookupError):
+    code = "unknown_price"
+
+    def __init__(self, deployment: str, unit: str, reason: str = "") -> None:
+        extra = f" ({reason})" if reason else ""
+        super().__init__(f"no {unit} price for deployment {deployment}{extra}")
+        self.deployment = deployment
+        self.unit = unit
+
+    def details(self) -> dict[str, Any]:
+        return {"deployment": self.deployment, "unit": self.unit}
+
+
+class CatalogVersionError(ModelRouterError, LookupError):
+    code = "catalog_version_unavailable"
+
+    def __init__(self, wanted: str, have: str) -> None:
+        super().__init__(
+            f"the snapshot was routed on catalog {wanted}, but the catalog at hand is {have}"
+        )
+        self.wanted = wanted
+        self.have = have
+
+    def details(self) -> dict[str, Any]:
+        return {"wanted": self.wanted, "have": self.have}
+
+
+class ReplayMismatchError(ModelRouterError):
+    code = "replay_mismatch"
+
+    def __init__(self, expected: str, actual: str, differences: Sequence[str]) -> None:
+        super().__init__(
+            f"replay produced plan_hash {actual}, expected {expected}: " + "; ".join(differences)
+        )
+        self.expected = expected
+        self.actual = actual
+        self.differences = tuple(differences)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "actual": self.actual,
+            "differences": list(self.differences),
+        }

@@ -1,0 +1,165 @@
+"""The normalised request: every input of a decision, in the form it is recorded.
+
+Messages are replaced by their estimated token count and a digest (the
+snapshot never holds prompt text); images imply the ``vision`` requirement;
+defaults are made explicit so a replay needs nothing but this value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from modelrouter.canonical import canonical_hash, to_jsonable
+from modelrouter.catalog.model import Feature
+from modelrouter.policy import EffectiveList, EffectivePolicy
+from modelrouter.request import RouteRequest, Strategy, Weights
+from modelrouter.tokens import estimate_tokens, messages_digest
+
+__all__ = ["NormalizedRequest", "normalize"]
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedRequest:
+    model: str
+    request_id: str
+    tenant_id: str | None
+    input_tokens: int
+    input_exact: bool
+    messages_digest: str | None
+    max_output_tokens: int | None
+    expected_output_tokens: int | None
+    require: tuple[Feature, ...]
+    regions: tuple[str, ...] | None
+    providers_allow: tuple[str, ...] | None
+    providers_deny: tuple[str, ...]
+    vendors_allow: tuple[str, ...] | None
+    vendors_deny: tuple[str, ...]
+    zero_data_retention: bool
+    no_training: bool
+    max_cost_usd: Decimal | None
+    strategy: Strategy | None
+    weights: Weights | None
+    fallback_models: tuple[str, ...]
+    max_fallbacks: int | None
+    service_tier: str
+    timestamp: datetime
+
+    def price_context(self) -> dict[str, str]:
+        if self.service_tier == "batch":
+            return {"processing": "batch"}
+        if self.service_tier in ("flex", "priority"):
+            return {"service_tier": self.service_tier}
+        return {}
+
+    def as_policy(self) -> EffectivePolicy:
+        """The request's own restrictions, checked like one more policy layer."""
+
+        def rule(allow: tuple[str, ...] | None, deny: tuple[str, ...]) -> EffectiveList:
+            return EffectiveList(() if allow is None else (tuple(sorted(set(allow))),), deny)
+
+        return EffectivePolicy(
+            providers=rule(self.providers_allow, self.providers_deny),
+            vendors=rule(self.vendors_allow, self.vendors_deny),
+            regions=rule(self.regions, ()),
+            zero_data_retention=self.zero_data_retention,
+            no_training=self.no_training,
+            allow_unknown=True,
+            max_cost_per_request_usd=self.max_cost_usd,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if isinstance(value, Weights):
+                value = {k: to_jsonable(v) for k, v in value.model_dump().items()}
+            out[name] = to_jsonable(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> NormalizedRequest:
+        def tup(key: str) -> tuple[str, ...] | None:
+            value = raw.get(key)
+            return None if value is None else tuple(value)
+
+        weights = raw.get("weights")
+        max_cost = raw.get("max_cost_usd")
+        strategy = raw.get("strategy")
+        return cls(
+            model=raw["model"],
+            request_id=raw["request_id"],
+            tenant_id=raw.get("tenant_id"),
+            input_tokens=int(raw["input_tokens"]),
+            input_exact=bool(raw["input_exact"]),
+            messages_digest=raw.get("messages_digest"),
+            max_output_tokens=raw.get("max_output_tokens"),
+            expected_output_tokens=raw.get("expected_output_tokens"),
+            require=tuple(Feature(f) for f in raw.get("require", ())),
+            regions=tup("regions"),
+            providers_allow=tup("providers_allow"),
+            providers_deny=tuple(raw.get("providers_deny", ())),
+            vendors_allow=tup("vendors_allow"),
+            vendors_deny=tuple(raw.get("vendors_deny", ())),
+            zero_data_retention=bool(raw.get("zero_data_retention")),
+            no_training=bool(raw.get("no_training")),
+            max_cost_usd=None if max_cost is None else Decimal(max_cost),
+            strategy=None if strategy is None else Strategy(strategy),
+            weights=None if weights is None else Weights.model_validate(weights),
+            fallback_models=tuple(raw.get("fallback_models", ())),
+            max_fallbacks=raw.get("max_fallbacks"),
+            service_tier=raw.get("service_tier", "standard"),
+            timestamp=datetime.fromisoformat(raw["timestamp"]),
+        )
+
+
+def normalize(request: RouteRequest, *, now: datetime) -> NormalizedRequest:
+    """``now`` fills a missing timestamp; the caller reads the clock, not us."""
+    require = set(request.require)
+    digest = None
+    if request.messages is not None:
+        input_tokens, has_image = estimate_tokens(request.messages)
+        exact = False
+        digest = messages_digest(request.messages)
+        if has_image:
+            require.add(Feature.VISION)
+    else:
+        assert request.input_tokens is not None  # the model validator guarantees one
+        input_tokens, exact = request.input_tokens, True
+    request_id = request.request_id
+    if request_id is None:
+        # No id given: derive one from the content, so the same request takes
+        # the same path. Gateways pass their own id to spread weighted load.
+        content = request.model_dump(mode="json", exclude={"timestamp", "request_id"})
+        request_id = "req_" + canonical_hash(content)[:24]
+    return NormalizedRequest(
+        model=request.model,
+        request_id=request_id,
+        tenant_id=request.tenant_id,
+        input_tokens=input_tokens,
+        input_exact=exact,
+        messages_digest=digest,
+        max_output_tokens=request.max_output_tokens,
+        expected_output_tokens=request.expected_output_tokens,
+        require=tuple(sorted(require)),
+        regions=None if request.regions is None else tuple(request.regions),
+        providers_allow=None
+        if request.providers is None or request.providers.allow is None
+        else tuple(request.providers.allow),
+        providers_deny=() if request.providers is None else tuple(request.providers.deny),
+        vendors_allow=None
+        if request.vendors is None or request.vendors.allow is None
+        else tuple(request.vendors.allow),
+        vendors_deny=() if request.vendors is None else tuple(request.vendors.deny),
+        zero_data_retention=request.data.zero_data_retention,
+        no_training=request.data.no_training,
+        max_cost_usd=request.max_cost_usd,
+        strategy=request.strategy,
+        weights=request.weights,
+        fallback_models=tuple(request.fallback_models),
+        max_fallbacks=request.max_fallbacks,
+        service_tier=request.service_tier,
+        timestamp=request.timestamp or now,
+    )

@@ -1,0 +1,236 @@
+"""The routing flow: resolve -> constrain -> order -> chain -> plan.
+
+``plan()`` is a pure function of its inputs: the normalised request, the
+catalog, the policy stack and the signals read. It reads no clock, draws no
+unseeded random number and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from modelrouter.canonical import canonical_hash
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.model import Deployment
+from modelrouter.constraints import Need, check_cost, check_static
+from modelrouter.cost import DEFAULT_EXPECTED_OUTPUT_TOKENS, estimate_cost, resolve_prices
+from modelrouter.errors import NoRouteError, UnknownPriceError
+from modelrouter.normalize import NormalizedRequest
+from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectivePolicy, PolicyStack
+from modelrouter.request import Strategy, Weights
+from modelrouter.resolver import Resolved, resolve
+from modelrouter.strategies import Scored, order_candidates
+from modelrouter.types import (
+    Candidate,
+    DeploymentSignals,
+    Rejection,
+    RejectionCode,
+    RoutingPlan,
+)
+
+__all__ = ["DEFAULT_STRATEGY", "PlanInputs", "plan"]
+
+DEFAULT_STRATEGY = Strategy.BALANCED
+_MS = Decimal(1000)
+_TENTH = Decimal("0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    request: NormalizedRequest
+    catalog: Catalog
+    policy: PolicyStack
+    signals: Mapping[str, DeploymentSignals]
+
+
+def _expected_output(request: NormalizedRequest) -> int:
+    if request.expected_output_tokens is not None:
+        return request.expected_output_tokens
+    if request.max_output_tokens is not None:
+        return min(DEFAULT_EXPECTED_OUTPUT_TOKENS, request.max_output_tokens)
+    return DEFAULT_EXPECTED_OUTPUT_TOKENS
+
+
+def _latency(
+    d: Deployment, signals: DeploymentSignals | None, output_tokens: int
+) -> Decimal | None:
+    ttft = signals.ttft_ms if signals and signals.ttft_ms is not None else None
+    tps = (
+        signals.output_tokens_per_s if signals and signals.output_tokens_per_s is not None else None
+    )
+    if d.latency is not None:
+        ttft = ttft if ttft is not None else d.latency.ttft_ms
+        tps = tps if tps is not None else d.latency.output_tokens_per_s
+    if ttft is None or tps is None:
+        return None
+    return (ttft + Decimal(output_tokens) * _MS / tps).quantize(_TENTH)
+
+
+def _worst_output(d: Deployment, request: NormalizedRequest) -> int | None:
+    if request.max_output_tokens is not None:
+        return request.max_output_tokens
+    if d.max_output_tokens is not None:
+        return d.max_output_tokens
+    if d.context_window is not None:
+        return max(d.context_window - request.input_tokens, 0)
+    return None
+
+
+def _evaluate(
+    resolved: Sequence[Resolved],
+    request: NormalizedRequest,
+    need: Need,
+    signals: Mapping[str, DeploymentSignals],
+    read: dict[str, DeploymentSignals],
+) -> tuple[list[Scored], list[Rejection]]:
+    admissible: list[Scored] = []
+    rejected: list[Rejection] = []
+    expected_output = _expected_output(request)
+    context = request.price_context()
+    for item in resolved:
+        d = item.deployment
+        signal = signals.get(d.id)
+        if signal is not None:
+            read[d.id] = signal
+        found = check_static(d, need, signal)
+        try:
+            estimate = estimate_cost(
+                d,
+                input_tokens=request.input_tokens,
+                input_exact=request.input_exact,
+                expected_output_tokens=expected_output,
+                max_output_tokens=_worst_output(d, request),
+                at=request.timestamp,
+                context=context,
+            )
+        except UnknownPriceError as exc:
+            found.append(Rejection(d.id, RejectionCode.PRICE_UNKNOWN, exc.message, have="unknown"))
+        else:
+            sheet = resolve_prices(d, request.timestamp, context).sheet
+            found += check_cost(d, need, estimate, sheet)
+        if found:
+            rejected += [
+                Rejection(r.deployment, r.code, r.message, r.need, r.have, item.via, r.rule)
+                for r in found
+            ]
+        else:
+            latency = _latency(d, signal, expected_output)
+            admissible.append(Scored(d, estimate, latency, item.position, item.via))
+    return admissible, rejected
+
+
+def _diversify(chain: list[Scored]) -> list[Scored]:
+    """No two consecutive hops on one provider while another is available."""
+    if len(chain) < 3:
+        return chain
+    out = [chain[0]]
+    rest = chain[1:]
+    while rest:
+        index = next(
+            (i for i, s in enumerate(rest) if s.deployment.provider != out[-1].deployment.provider),
+            0,
+        )
+        out.append(rest.pop(index))
+    return out
+
+
+def _candidate(s: Scored) -> Candidate:
+    return Candidate(
+        deployment=s.deployment.id,
+        provider=s.deployment.provider,
+        model=s.deployment.model,
+        estimate=s.estimate,
+        expected_latency_ms=s.latency_ms,
+        quality=s.quality,
+        via=s.via,
+    )
+
+
+def _need(request: NormalizedRequest, policy: PolicyStack) -> Need:
+    layers = (*policy.layers(), ("request", request.as_policy()))
+    return Need(
+        input_tokens=request.input_tokens,
+        input_exact=request.input_exact,
+        max_output_tokens=request.max_output_tokens,
+        require=request.require,
+        layers=layers,
+        allow_unknown=all(p.allow_unknown for _, p in policy.layers()),
+        zero_data_retention=tuple(name for name, p in layers if p.zero_data_retention),
+        no_training=tuple(name for name, p in layers if p.no_training),
+    )
+
+
+def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strategy:
+    return request.strategy or effective.strategy_for(request.model) or DEFAULT_STRATEGY
+
+
+def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]:
+    """The plan, and the signals it read (they belong in its snapshot)."""
+    request, catalog = inputs.request, inputs.catalog
+    effective = inputs.policy.effective
+    need = _need(request, inputs.policy)
+    strategy = _strategy(request, effective)
+    weights = request.weights or effective.weights or Weights()
+    read: dict[str, DeploymentSignals] = {}
+
+    groups: list[list[Scored]] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    position = 0
+    for name in (request.model, *request.fallback_models):
+        resolved = [
+            r
+            for r in resolve(name, catalog, effective, start=position)
+            if r.deployment.id not in seen
+        ]
+        seen.update(r.deployment.id for r in resolved)
+        position += len(resolved) + 1
+        admissible, fell = _evaluate(resolved, request, need, inputs.signals, read)
+        rejected += fell
+        groups.append(order_candidates(admissible, strategy, weights, request.request_id))
+
+    chain = [s for group in groups for s in group]
+    if not chain:
+        raise NoRouteError(request.model, rejected)
+    diversify = effective.diversify_providers
+    if diversify is None or diversify:
+        chain = _diversify(chain)
+    limits = [DEFAULT_MAX_FALLBACKS if effective.max_fallbacks is None else effective.max_fallbacks]
+    if request.max_fallbacks is not None:
+        limits.append(request.max_fallbacks)
+    kept = chain[: 1 + min(limits)]
+
+    notes = []
+    if not groups[0]:
+        notes.append(
+            f"no admissible deployment for {request.model}; primary is fallback model {kept[0].via}"
+        )
+    if len(chain) > len(kept):
+        notes.append(f"{len(chain) - len(kept)} admissible candidates beyond max_fallbacks")
+
+    body_plan = RoutingPlan(
+        decision_id="",
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+        model=request.model,
+        strategy=strategy.value,
+        primary=_candidate(kept[0]),
+        fallbacks=tuple(_candidate(s) for s in kept[1:]),
+        rejected=tuple(rejected),
+        catalog_version=catalog.version,
+        policy_version=inputs.policy.version,
+        plan_hash="",
+        notes=tuple(notes),
+    )
+    plan_hash = "sha256:" + canonical_hash(body_plan.body())
+    decision_id = (
+        "dec_"
+        + canonical_hash([request.to_dict(), catalog.version, inputs.policy.version, plan_hash])[
+            :24
+        ]
+    )
+    from dataclasses import replace
+
+    return replace(body_plan, decision_id=decision_id, plan_hash=plan_hash), read

@@ -1,0 +1,169 @@
+"""The routing request: one pydantic model for the library, the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelrouter.catalog.model import Feature
+from modelrouter.money import parse_decimal
+
+__all__ = [
+    "MAX_INPUT_TOKENS",
+    "AllowDeny",
+    "ContentPart",
+    "DataRequirements",
+    "Message",
+    "RouteRequest",
+    "Strategy",
+    "Weights",
+    "parse_request",
+]
+
+MAX_INPUT_TOKENS = 100_000_000
+MAX_MESSAGES = 10_000
+MAX_TEXT = 2_000_000
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strategy(StrEnum):
+    CHEAPEST = "cheapest"
+    FASTEST = "fastest"
+    QUALITY = "quality"
+    PINNED = "pinned"
+    BALANCED = "balanced"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AllowDeny(_Strict):
+    """``allow``: only these (None = no allow-list); ``deny``: never these."""
+
+    allow: list[Name] | None = Field(default=None, max_length=1000)
+    deny: list[Name] = Field(default_factory=list, max_length=1000)
+
+
+class DataRequirements(_Strict):
+    zero_data_retention: bool = False
+    no_training: bool = False
+
+
+class Weights(_Strict):
+    """Balanced strategy weights; they need not sum to one."""
+
+    cost: Decimal = Decimal(1)
+    latency: Decimal = Decimal(1)
+    quality: Decimal = Decimal(1)
+
+    @field_validator("cost", "latency", "quality", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal:
+        return parse_decimal(value, what="weight")
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if not (self.cost or self.latency or self.quality):
+            raise ValueError("at least one weight must be above zero")
+        return self
+
+
+class ContentPart(_Strict):
+    type: Literal["text", "image_url", "input_image", "image", "input_audio", "file"]
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    image_url: Any = None
+    input_audio: Any = None
+    file: Any = None
+    source: Any = None
+
+
+class Message(BaseModel):
+    # Chat messages come from many SDKs: unknown keys (name, tool_calls...) are kept, not refused.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _length(cls, value: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ValueError(f"message content is longer than {MAX_TEXT} characters")
+        return value
+
+
+class RouteRequest(_Strict):
+    """What a gateway asks: serve ``model`` for this request, within these limits."""
+
+    model: Name
+    tenant_id: Name | None = None
+    request_id: Name | None = None
+    input_tokens: int | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
+    messages: list[Message] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
+    max_output_tokens: int | None = Field(default=None, gt=0, le=MAX_INPUT_TOKENS)
+    expected_output_tokens: int | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
+    require: list[Feature] = Field(default_factory=list)
+    regions: list[Name] | None = Field(default=None, max_length=100)
+    providers: AllowDeny | None = None
+    vendors: AllowDeny | None = None
+    data: DataRequirements = Field(default_factory=DataRequirements)
+    max_cost_usd: Decimal | None = None
+    strategy: Strategy | None = None
+    weights: Weights | None = None
+    fallback_models: list[Name] = Field(default_factory=list, max_length=20)
+    max_fallbacks: int | None = Field(default=None, ge=0, le=20)
+    service_tier: Literal["standard", "flex", "priority", "batch"] = "standard"
+    timestamp: datetime | None = None
+
+    @field_validator("max_cost_usd", mode="before")
+    @classmethod
+    def _cost(cls, value: Any) -> Decimal | None:
+        return None if value is None else parse_decimal(value, what="max_cost_usd")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _one_input(self) -> RouteRequest:
+        if (self.input_tokens is None) == (self.messages is None):
+            raise ValueError("give exactly one of input_tokens or messages")
+        if (
+            self.expected_output_tokens is not None
+            and self.max_output_tokens is not None
+            and self.expected_output_tokens > self.max_output_tokens
+        ):
+            raise ValueError("expected_output_tokens is above max_output_tokens")
+        return self
+
+    def price_context(self) -> dict[str, str]:
+        if self.service_tier == "batch":
+            return {"processing": "batch"}
+        if self.service_tier in ("flex", "priority"):
+            return {"service_tier": self.service_tier}
+        return {}
+
+
+def parse_request(raw: object) -> RouteRequest:
+    """Validate a request from outside; errors name the field."""
+    from pydantic import ValidationError
+
+    from modelrouter.errors import InvalidInputError
+    from modelrouter.validation import first_problem
+
+    if isinstance(raw, RouteRequest):
+        return raw
+    try:
+        return RouteRequest.model_validate(raw)
+    except ValidationError as exc:
+        path, message = first_problem(exc)
+        raise InvalidInputError(f"{path}: {message}", field=path) from None

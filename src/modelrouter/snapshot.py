@@ -1,0 +1,140 @@
+"""Snapshots: every input of a decision and its output, as canonical JSON; and replay.
+
+``replay(snapshot, catalog)`` recomputes the plan from the recorded inputs and
+reports a match (same ``plan_hash``) or the exact difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from modelrouter.canonical import canonical_bytes, canonical_hash, to_jsonable
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.errors import CatalogVersionError, InvalidInputError, NoRouteError
+from modelrouter.normalize import NormalizedRequest
+from modelrouter.planner import PlanInputs, plan
+from modelrouter.policy import PolicyStack
+from modelrouter.types import DeploymentSignals, RoutingPlan
+
+__all__ = ["SNAPSHOT_FORMAT", "ReplayResult", "make_snapshot", "replay"]
+
+SNAPSHOT_FORMAT = "modelrouter.snapshot/v1"
+
+
+def make_snapshot(
+    inputs: PlanInputs, result: RoutingPlan, read: Mapping[str, DeploymentSignals]
+) -> dict[str, Any]:
+    snapshot = {
+        "format": SNAPSHOT_FORMAT,
+        "decision_id": result.decision_id,
+        "inputs": {
+            "request": inputs.request.to_dict(),
+            "catalog_version": inputs.catalog.version,
+            "policy": inputs.policy.content(),
+            "policy_version": inputs.policy.version,
+            "effective_policy": to_jsonable(inputs.policy.effective.to_dict()),
+            "signals": {key: read[key].to_dict() for key in sorted(read)},
+        },
+        "output": result.to_dict(),
+        "plan_hash": result.plan_hash,
+    }
+    # Round-trip through canonical JSON so the in-memory value equals what is stored.
+    import json
+
+    loaded: dict[str, Any] = json.loads(canonical_bytes(snapshot))
+    return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    matched: bool
+    expected_hash: str
+    actual_hash: str | None
+    differences: tuple[str, ...]
+    plan: RoutingPlan | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "expected_plan_hash": self.expected_hash,
+            "actual_plan_hash": self.actual_hash,
+            "differences": list(self.differences),
+        }
+
+
+def _diff(expected: Any, actual: Any, path: str = "") -> list[str]:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(actual)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                out.append(f"{where}: missing in replay")
+            elif key not in expected:
+                out.append(f"{where}: only in replay")
+            else:
+                out += _diff(expected[key], actual[key], where)
+        return out
+    if isinstance(expected, list) and isinstance(actual, list):
+        out = []
+        for index, (a, b) in enumerate(zip(expected, actual, strict=False)):
+            out += _diff(a, b, f"{path}[{index}]")
+        if len(expected) != len(actual):
+            out.append(f"{path}: {len(expected)} items recorded, {len(actual)} replayed")
+        return out
+    if expected != actual:
+        return [f"{path}: recorded {expected!r}, replayed {actual!r}"]
+    return []
+
+
+def _unwrap(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Accept a snapshot, or a plan that carries one (``route --json``)."""
+    if document.get("format") == SNAPSHOT_FORMAT:
+        return document
+    inner = document.get("snapshot")
+    if isinstance(inner, Mapping) and inner.get("format") == SNAPSHOT_FORMAT:
+        return inner
+    raise InvalidInputError(
+        f"not a snapshot: expected 'format': {SNAPSHOT_FORMAT!r}, or a plan with a 'snapshot'",
+        field="format",
+    )
+
+
+def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
+    snapshot = _unwrap(document)
+    try:
+        inputs = snapshot["inputs"]
+        expected_hash = snapshot["plan_hash"]
+        expected_output = snapshot["output"]
+        wanted_version = inputs["catalog_version"]
+        request = NormalizedRequest.from_dict(inputs["request"])
+        policy = PolicyStack.from_content(inputs["policy"])
+        signals = {
+            key: DeploymentSignals.from_dict(value) for key, value in inputs["signals"].items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"malformed snapshot: {exc}") from None
+    if wanted_version != catalog.version:
+        raise CatalogVersionError(wanted_version, catalog.version)
+    try:
+        result, _ = plan(PlanInputs(request, catalog, policy, signals))
+    except NoRouteError as exc:
+        return ReplayResult(
+            False, expected_hash, None, (f"replay found no route: {exc.message}",), None
+        )
+    actual_output = result.to_dict()
+    differences = tuple(_diff(expected_output, actual_output))
+    if result.plan_hash != expected_hash and not differences:
+        differences = ("plan_hash differs although every recorded field matches",)
+    return ReplayResult(
+        result.plan_hash == expected_hash and not differences,
+        expected_hash,
+        result.plan_hash,
+        differences,
+        result,
+    )
+
+
+def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
+    return canonical_hash(snapshot)

@@ -1,0 +1,145 @@
+"""Ordering strategies for admissible candidates.
+
+Every strategy yields a sort key; candidates whose keys are equal form a tie
+group, ordered by a weighted draw from a hash of the request id (so the same
+request always gets the same order and weights spread different requests), and
+finally by deployment id. No clock, no unseeded randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import groupby
+
+from modelrouter.catalog.model import Deployment
+from modelrouter.request import Strategy, Weights
+from modelrouter.types import CostEstimate
+
+__all__ = ["Scored", "order_candidates", "weighted_draw"]
+
+_INF = Decimal("Infinity")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    deployment: Deployment
+    estimate: CostEstimate
+    latency_ms: Decimal | None
+    position: int  # order of appearance in resolution; what ``pinned`` keeps
+    via: str
+
+    @property
+    def quality(self) -> Decimal | None:
+        return None if self.deployment.quality is None else self.deployment.quality.score
+
+
+def _cost(s: Scored) -> Decimal:
+    return s.estimate.expected_usd
+
+
+def _latency(s: Scored) -> Decimal:
+    return _INF if s.latency_ms is None else s.latency_ms
+
+
+def _quality_desc(s: Scored) -> Decimal:
+    return _INF if s.quality is None else -s.quality
+
+
+def _spread(values: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
+    finite = [v for v in values if v.is_finite()]
+    if not finite:
+        return Decimal(0), Decimal(0)
+    return min(finite), max(finite) - min(finite)
+
+
+def _normalised(value: Decimal, low: Decimal, width: Decimal) -> Decimal:
+    """0 for the best, 1 for the worst; unknown counts as the worst."""
+    if not value.is_finite():
+        return Decimal(1)
+    if width == 0:
+        return Decimal(0)
+    return (value - low) / width
+
+
+def _balanced_keys(candidates: Sequence[Scored], weights: Weights) -> dict[str, Decimal]:
+    costs = [_cost(s) for s in candidates]
+    latencies = [_latency(s) for s in candidates]
+    qualities = [_quality_desc(s) for s in candidates]
+    spreads = (_spread(costs), _spread(latencies), _spread(qualities))
+    total = weights.cost + weights.latency + weights.quality
+    keys = {}
+    for s, values in zip(candidates, zip(costs, latencies, qualities, strict=True), strict=True):
+        score = sum(
+            (
+                weight * _normalised(value, low, width)
+                for weight, value, (low, width) in zip(
+                    (weights.cost, weights.latency, weights.quality), values, spreads, strict=True
+                )
+            ),
+            Decimal(0),
+        )
+        # Quantised so that equal scores compare equal whatever the division left.
+        keys[s.deployment.id] = (score / total).quantize(Decimal("1e-12"))
+    return keys
+
+
+def weighted_draw(group: Sequence[Scored], seed: str) -> list[Scored]:
+    """Order a tie group by repeated weighted draws seeded by ``seed``.
+    Weight-0 deployments come last: they serve only when nothing else can."""
+    remaining = sorted(group, key=lambda s: s.deployment.id)
+    ordered: list[Scored] = []
+    draw = 0
+    while remaining:
+        total = sum(s.deployment.weight for s in remaining)
+        if total == 0:
+            ordered.extend(remaining)
+            break
+        digest = hashlib.sha256(f"{seed}\x00{draw}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") % total
+        for index, s in enumerate(remaining):
+            point -= s.deployment.weight
+            if point < 0:
+                ordered.append(remaining.pop(index))
+                break
+        draw += 1
+    return ordered
+
+
+def order_candidates(
+    candidates: Sequence[Scored], strategy: Strategy, weights: Weights, seed: str
+) -> list[Scored]:
+    key: Callable[[Scored], tuple[Decimal, ...]]
+    if strategy is Strategy.CHEAPEST:
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return (_cost(s),)
+    elif strategy is Strategy.FASTEST:
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return (_latency(s), _cost(s))
+    elif strategy is Strategy.QUALITY:
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return (_quality_desc(s), _cost(s))
+    elif strategy is Strategy.PINNED:
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return (Decimal(s.position),)
+    else:
+        balanced = _balanced_keys(candidates, weights)
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return (balanced[s.deployment.id],)
+
+    def full_key(s: Scored) -> tuple[tuple[Decimal, ...], Decimal]:
+        order = s.deployment.order
+        return key(s), _INF if order is None else Decimal(order)
+
+    ordered: list[Scored] = []
+    for _, group in groupby(sorted(candidates, key=full_key), key=full_key):
+        members = list(group)
+        ordered.extend(members if len(members) == 1 else weighted_draw(members, seed))
+    return ordered

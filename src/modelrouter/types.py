@@ -1,0 +1,200 @@
+"""Values shared by every layer: rejections, estimates, candidates, plans, signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from modelrouter.money import exact_str
+
+__all__ = [
+    "Candidate",
+    "CircuitState",
+    "CostEstimate",
+    "DeploymentSignals",
+    "Rejection",
+    "RejectionCode",
+    "RoutingPlan",
+]
+
+
+class RejectionCode(StrEnum):
+    """Why a candidate fell. The values are stable: scripts and dashboards key on them."""
+
+    CONTEXT_WINDOW_TOO_SMALL = "context_window_too_small"
+    CONTEXT_WINDOW_UNKNOWN = "context_window_unknown"
+    MAX_OUTPUT_TOO_SMALL = "max_output_too_small"
+    FEATURE_UNSUPPORTED = "feature_unsupported"
+    FEATURE_UNKNOWN = "feature_unknown"
+    REGION_NOT_ALLOWED = "region_not_allowed"
+    PROVIDER_NOT_ALLOWED = "provider_not_allowed"
+    PROVIDER_DENIED = "provider_denied"
+    VENDOR_NOT_ALLOWED = "vendor_not_allowed"
+    VENDOR_DENIED = "vendor_denied"
+    MODEL_NOT_ALLOWED = "model_not_allowed"
+    MODEL_DENIED = "model_denied"
+    ZERO_DATA_RETENTION_REQUIRED = "zero_data_retention_required"
+    NO_TRAINING_REQUIRED = "no_training_required"
+    PRICE_UNKNOWN = "price_unknown"
+    COST_ABOVE_MAX = "cost_above_max"
+    INPUT_PRICE_ABOVE_MAX = "input_price_above_max"
+    OUTPUT_PRICE_ABOVE_MAX = "output_price_above_max"
+    MODEL_DEPRECATED = "model_deprecated"
+    CIRCUIT_OPEN = "circuit_open"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    deployment: str
+    code: RejectionCode
+    message: str
+    need: str | None = None
+    have: str | None = None
+    # Which requested name brought the candidate in: the model, or a fallback model.
+    via: str | None = None
+    # For policy rejections: which document's rule fell it ("platform", "tenant", "request").
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "deployment": self.deployment,
+            "code": self.code.value,
+            "message": self.message,
+        }
+        for key in ("need", "have", "via", "rule"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """Before inference: the expected cost, and the most the request can cost."""
+
+    input_tokens: int
+    expected_output_tokens: int
+    max_output_tokens: int | None
+    expected_usd: Decimal
+    worst_case_usd: Decimal | None  # None: no bound on output is known
+    price_rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "expected_output_tokens": self.expected_output_tokens,
+            "max_output_tokens": self.max_output_tokens,
+            "expected_usd": exact_str(self.expected_usd),
+            "worst_case_usd": None
+            if self.worst_case_usd is None
+            else exact_str(self.worst_case_usd),
+            "price_rule": self.price_rule,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    deployment: str
+    provider: str
+    model: str
+    estimate: CostEstimate
+    expected_latency_ms: Decimal | None
+    quality: Decimal | None
+    via: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "provider": self.provider,
+            "model": self.model,
+            "via": self.via,
+            "estimate": self.estimate.to_dict(),
+            "expected_latency_ms": None
+            if self.expected_latency_ms is None
+            else exact_str(self.expected_latency_ms),
+            "quality": None if self.quality is None else exact_str(self.quality),
+        }
+
+
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSignals:
+    """Live observations of one deployment, as read for one decision."""
+
+    ttft_ms: Decimal | None = None
+    output_tokens_per_s: Decimal | None = None
+    error_rate: Decimal | None = None
+    circuit: CircuitState = "closed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ttft_ms": None if self.ttft_ms is None else exact_str(self.ttft_ms),
+            "output_tokens_per_s": None
+            if self.output_tokens_per_s is None
+            else exact_str(self.output_tokens_per_s),
+            "error_rate": None if self.error_rate is None else exact_str(self.error_rate),
+            "circuit": self.circuit,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> DeploymentSignals:
+        def dec(key: str) -> Decimal | None:
+            value = raw.get(key)
+            return None if value is None else Decimal(str(value))
+
+        circuit = raw.get("circuit", "closed")
+        if circuit not in ("closed", "open", "half_open"):
+            raise ValueError(f"circuit must be closed, open or half_open, not {circuit!r}")
+        return cls(dec("ttft_ms"), dec("output_tokens_per_s"), dec("error_rate"), circuit)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPlan:
+    """The decision: serve with ``primary``, fall back through ``fallbacks`` in order."""
+
+    decision_id: str
+    request_id: str
+    tenant_id: str | None
+    model: str
+    strategy: str
+    primary: Candidate
+    fallbacks: tuple[Candidate, ...]
+    rejected: tuple[Rejection, ...]
+    catalog_version: str
+    policy_version: str
+    plan_hash: str
+    notes: tuple[str, ...] = ()
+    snapshot: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def chain(self) -> tuple[Candidate, ...]:
+        return (self.primary, *self.fallbacks)
+
+    def body(self) -> dict[str, Any]:
+        """The decision itself: what ``plan_hash`` covers."""
+        return {
+            "model": self.model,
+            "strategy": self.strategy,
+            "primary": self.primary.to_dict(),
+            "fallbacks": [candidate.to_dict() for candidate in self.fallbacks],
+            "rejected": [rejection.to_dict() for rejection in self.rejected],
+            "catalog_version": self.catalog_version,
+            "policy_version": self.policy_version,
+            "notes": list(self.notes),
+        }
+
+    def to_dict(self, *, include_snapshot: bool = False) -> dict[str, Any]:
+        out = {
+            "decision_id": self.decision_id,
+            "request_id": self.request_id,
+            "tenant_id": self.tenant_id,
+            **self.body(),
+            "plan_hash": self.plan_hash,
+        }
+        if include_snapshot and self.snapshot is not None:
+            out["snapshot"] = self.snapshot
+        return out
