@@ -25,10 +25,11 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     Union branches make pydantic report one error per branch tried; the
     shortest path is the one a person can act on."""
     errors = exc.errors(include_url=False)
-    errors.sort(key=lambda e: (len(e["loc"]), field_path(tuple(e["loc"]))))
+    # Of a union's failed branches, the one that got deepest is the one that
+    # matched the shape of the input; its error is the one worth reading.
+    errors.sort(key=lambda e: (-len(_plain(e["loc"])), field_path(_plain(e["loc"]))))
     first = errors[0]
-    # Pydantic appends the union branch name (e.g. "decimal", "RateSpec") to locs.
-    loc = tuple(part for part in first["loc"] if not _is_branch_tag(part))
+    loc = _plain(first["loc"])
     message = str(first["msg"])
     if first["type"] == "extra_forbidden":
         message = "unknown field"
@@ -38,6 +39,11 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     if others > 0:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return field_path(loc) or "(document)", message
+
+
+def _plain(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # Pydantic appends the union branch name (e.g. "decimal", "RateSpec") to locs.
+    return tuple(part for part in loc if not _is_branch_tag(part))
 
 
 def _is_branch_tag(part: int | str) -> bool:

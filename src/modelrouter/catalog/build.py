@@ -71,13 +71,13 @@ def merge_layers(layers: Sequence[Layer]) -> CatalogDocument:
     fill genai-prices references, and validate the result."""
     merged: dict[str, Any] = {}
     for source, raw in layers:
-        layer = validate_layer(source, raw)
-        merged = _deep_merge(merged, layer.model_dump(by_alias=True, exclude_none=True))
-    _fill_genai_prices(merged)
+        layer = validate_layer(source, raw).model_dump(by_alias=True, exclude_none=True)
+        _fill_genai_prices(layer, source)
+        merged = _deep_merge(merged, layer)
     return validate_layer("merged catalog", merged)
 
 
-def _fill_genai_prices(document: dict[str, Any]) -> None:
+def _fill_genai_prices(document: dict[str, Any], source: str) -> None:
     for model_id, model in document.get("models", {}).items():
         for key, deployment in model.get("deployments", {}).items():
             ref = deployment.get("genai")
@@ -88,6 +88,7 @@ def _fill_genai_prices(document: dict[str, Any]) -> None:
                 raise CatalogError(
                     f"genai-prices has no chat price for provider {ref['provider']!r}, "
                     f"model {ref['model']!r}",
+                    source=source,
                     entry=f"models.{model_id}",
                     field=f"deployments.{key}.genai",
                 )

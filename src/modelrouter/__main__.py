@@ -1,0 +1,3 @@
+from modelrouter.cli import main
+
+main()
