@@ -8,7 +8,7 @@ unseeded random number and does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from modelrouter.canonical import canonical_hash
@@ -197,10 +197,12 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
     diversify = effective.diversify_providers
     if diversify is None or diversify:
         chain = _diversify(chain)
-    limits = [DEFAULT_MAX_FALLBACKS if effective.max_fallbacks is None else effective.max_fallbacks]
-    if request.max_fallbacks is not None:
-        limits.append(request.max_fallbacks)
-    kept = chain[: 1 + min(limits)]
+    # The request may ask for any length up to the policy's cap; the default
+    # applies only when neither says.
+    limit = DEFAULT_MAX_FALLBACKS if request.max_fallbacks is None else request.max_fallbacks
+    if effective.max_fallbacks is not None:
+        limit = min(limit, effective.max_fallbacks)
+    kept = chain[: 1 + limit]
 
     notes = []
     if not groups[0]:
@@ -231,6 +233,4 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
             :24
         ]
     )
-    from dataclasses import replace
-
     return replace(body_plan, decision_id=decision_id, plan_hash=plan_hash), read

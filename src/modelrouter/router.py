@@ -4,6 +4,7 @@ once, at the boundary, and hands the pure planner a snapshot of both."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,8 +59,6 @@ class Router:
             signals=signals or {},
         )
         result, read = plan(inputs)
-        from dataclasses import replace
-
         return replace(result, snapshot=make_snapshot(inputs, result, read))
 
     def replay(self, snapshot: Mapping[str, Any]) -> ReplayResult:

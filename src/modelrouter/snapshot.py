@@ -6,6 +6,7 @@ reports a match (same ``plan_hash``) or the exact difference.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,6 @@ def make_snapshot(
         "plan_hash": result.plan_hash,
     }
     # Round-trip through canonical JSON so the in-memory value equals what is stored.
-    import json
-
     loaded: dict[str, Any] = json.loads(canonical_bytes(snapshot))
     return loaded
 
