@@ -33,6 +33,8 @@ class Need:
     allow_unknown: bool
     zero_data_retention: tuple[str, ...]  # the layers that require it
     no_training: tuple[str, ...]
+    has_list_rules: bool = True  # any provider/vendor/model/region rule in any layer
+    has_cost_caps: bool = True  # any cost or price cap in any layer
 
 
 def _reject(
@@ -201,8 +203,34 @@ def _data(d: Deployment, need: Need) -> Iterator[Rejection]:
         )
 
 
+def _clearly_passes(d: Deployment, need: Need) -> bool:
+    """A fast verdict for the common case, equal to "the rules below find
+    nothing" (the property tests hold the two to each other); only a candidate
+    that may fail goes through the rules that explain why."""
+    if need.has_list_rules or d.deprecated:
+        return False
+    window = d.context_window
+    if window is None:
+        if not need.allow_unknown:
+            return False
+    elif need.input_tokens + (need.max_output_tokens or 0) > window:
+        return False
+    wanted_output, cap = need.max_output_tokens, d.max_output_tokens
+    if wanted_output is not None and cap is not None and wanted_output > cap:
+        return False
+    for feature in need.require:
+        value = d.capabilities.get(feature)
+        if value is not True and (value is False or not need.allow_unknown):
+            return False
+    if need.zero_data_retention and d.data.zero_data_retention is not True:
+        return False
+    return not (need.no_training and d.data.no_training is not True)
+
+
 def check_static(d: Deployment, need: Need, signals: DeploymentSignals | None) -> list[Rejection]:
     """Every constraint that does not depend on price."""
+    if _clearly_passes(d, need) and (signals is None or signals.circuit != "open"):
+        return []
     found = [
         *_context(d, need),
         *_max_output(d, need),

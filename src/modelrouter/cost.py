@@ -55,11 +55,6 @@ def worst_case_input_tokens(input_tokens: int, exact: bool) -> int:
     return int((Decimal(input_tokens) * ESTIMATE_MARGIN).to_integral_value(ROUND_CEILING))
 
 
-def _dearest(sheet: PriceSheet, units: tuple[str, ...], tokens: int) -> Decimal:
-    rates = [rate.at(tokens) for unit in units if (rate := sheet.rate(unit)) is not None]
-    return max(rates)
-
-
 def estimate_cost(
     deployment: Deployment,
     *,
@@ -69,10 +64,12 @@ def estimate_cost(
     max_output_tokens: int | None,
     at: datetime,
     context: Mapping[str, str] | None = None,
-) -> CostEstimate:
-    """Expected cost (all input uncached) and worst case (every input token at
-    the dearest input-side rate, every allowed output token at the dearest
-    output-side rate, at the tier the worst-case input reaches)."""
+) -> tuple[CostEstimate, PriceSheet]:
+    """The estimate and the price sheet it used.
+
+    Expected cost: all input uncached. Worst case: every input token at the
+    dearest input-side rate, every allowed output token at the dearest
+    output-side rate, at the tier the worst-case input reaches."""
     resolved = resolve_prices(deployment, at, context)
     sheet = resolved.sheet
     input_rate = _required(sheet, "input", deployment.id)
@@ -88,13 +85,13 @@ def estimate_cost(
     if max_output_tokens is not None:
         worst_input = worst_case_input_tokens(input_tokens, input_exact)
         worst = (
-            per_million(worst_input, _dearest(sheet, _INPUT_UNITS, worst_input))
-            + per_million(max_output_tokens, _dearest(sheet, _OUTPUT_UNITS, worst_input))
+            per_million(worst_input, sheet.dearest(_INPUT_UNITS, worst_input))
+            + per_million(max_output_tokens, sheet.dearest(_OUTPUT_UNITS, worst_input))
             + fee
         )
     tier = input_rate.tier_label(input_tokens)
     rule = f"{deployment.id} {resolved.rule}" + (f"; tier {tier}" if tier else "")
-    return CostEstimate(
+    estimate = CostEstimate(
         input_tokens=input_tokens,
         expected_output_tokens=expected_output_tokens,
         max_output_tokens=max_output_tokens,
@@ -102,3 +99,4 @@ def estimate_cost(
         worst_case_usd=worst,
         price_rule=rule,
     )
+    return estimate, sheet

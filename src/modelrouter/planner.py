@@ -7,15 +7,15 @@ unseeded random number and does no I/O.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
-from modelrouter.canonical import canonical_hash
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.constraints import Need, check_cost, check_static
-from modelrouter.cost import DEFAULT_EXPECTED_OUTPUT_TOKENS, estimate_cost, resolve_prices
+from modelrouter.cost import DEFAULT_EXPECTED_OUTPUT_TOKENS, estimate_cost
 from modelrouter.errors import NoRouteError, UnknownPriceError
 from modelrouter.normalize import NormalizedRequest
 from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectivePolicy, PolicyStack
@@ -96,7 +96,7 @@ def _evaluate(
             read[d.id] = signal
         found = check_static(d, need, signal)
         try:
-            estimate = estimate_cost(
+            estimate, sheet = estimate_cost(
                 d,
                 input_tokens=request.input_tokens,
                 input_exact=request.input_exact,
@@ -108,8 +108,8 @@ def _evaluate(
         except UnknownPriceError as exc:
             found.append(Rejection(d.id, RejectionCode.PRICE_UNKNOWN, exc.message, have="unknown"))
         else:
-            sheet = resolve_prices(d, request.timestamp, context).sheet
-            found += check_cost(d, need, estimate, sheet)
+            if need.has_cost_caps:
+                found += check_cost(d, need, estimate, sheet)
         if found:
             rejected += [
                 Rejection(r.deployment, r.code, r.message, r.need, r.have, item.via, r.rule)
@@ -149,16 +149,30 @@ def _candidate(s: Scored) -> Candidate:
 
 
 def _need(request: NormalizedRequest, policy: PolicyStack) -> Need:
-    layers = (*policy.layers(), ("request", request.as_policy()))
+    layers = (*policy.layers, ("request", request.as_policy()))
     return Need(
         input_tokens=request.input_tokens,
         input_exact=request.input_exact,
         max_output_tokens=request.max_output_tokens,
         require=request.require,
         layers=layers,
-        allow_unknown=all(p.allow_unknown for _, p in policy.layers()),
+        allow_unknown=all(p.allow_unknown for _, p in policy.layers),
         zero_data_retention=tuple(name for name, p in layers if p.zero_data_retention),
         no_training=tuple(name for name, p in layers if p.no_training),
+        has_cost_caps=any(
+            cap is not None
+            for _, p in layers
+            for cap in (
+                p.max_cost_per_request_usd,
+                p.max_input_price_per_mtok,
+                p.max_output_price_per_mtok,
+            )
+        ),
+        has_list_rules=any(
+            rule.allow or rule.deny
+            for _, p in layers
+            for rule in (p.providers, p.vendors, p.models, p.regions)
+        ),
     )
 
 
@@ -212,8 +226,20 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
     if len(chain) > len(kept):
         notes.append(f"{len(chain) - len(kept)} admissible candidates beyond max_fallbacks")
 
-    body_plan = RoutingPlan(
-        decision_id="",
+    # The plan is a pure function of these inputs, so they identify the decision.
+    identity = "\x00".join(
+        (
+            request.request_id,
+            request.tenant_id or "",
+            request.model,
+            request.timestamp.isoformat(),
+            catalog.version,
+            inputs.policy.version,
+        )
+    )
+    decision_id = "dec_" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+    result = RoutingPlan(
+        decision_id=decision_id,
         request_id=request.request_id,
         tenant_id=request.tenant_id,
         model=request.model,
@@ -223,14 +249,6 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
         rejected=tuple(rejected),
         catalog_version=catalog.version,
         policy_version=inputs.policy.version,
-        plan_hash="",
         notes=tuple(notes),
     )
-    plan_hash = "sha256:" + canonical_hash(body_plan.body())
-    decision_id = (
-        "dec_"
-        + canonical_hash([request.to_dict(), catalog.version, inputs.policy.version, plan_hash])[
-            :24
-        ]
-    )
-    return replace(body_plan, decision_id=decision_id, plan_hash=plan_hash), read
+    return result, read

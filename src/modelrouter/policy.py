@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -303,37 +304,43 @@ class EffectivePolicy:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
 class PolicyStack:
     """The platform policy and an optional tenant overlay. Each layer is
     checked on its own, so a rejection names the document whose rule fell it;
-    checking every layer is exactly checking their meet."""
+    checking every layer is exactly checking their meet. Everything derived
+    is computed once here, off the hot path."""
 
     platform: PolicyDocument = field(default_factory=PolicyDocument)
     tenant: PolicyDocument | None = None
 
-    @property
-    def effective(self) -> EffectivePolicy:
-        effective = EffectivePolicy.of(self.platform)
-        if self.tenant is not None:
-            effective = effective.meet(EffectivePolicy.of(self.tenant))
-        return effective
-
+    @cached_property
     def layers(self) -> tuple[tuple[str, EffectivePolicy], ...]:
         platform = ("platform", EffectivePolicy.of(self.platform))
         if self.tenant is None:
             return (platform,)
         return (platform, ("tenant", EffectivePolicy.of(self.tenant)))
 
-    def content(self) -> dict[str, Any]:
+    @cached_property
+    def effective(self) -> EffectivePolicy:
+        effective = self.layers[0][1]
+        for _, layer in self.layers[1:]:
+            effective = effective.meet(layer)
+        return effective
+
+    @cached_property
+    def _content(self) -> dict[str, Any]:
         return {
             "platform": self.platform.content(),
             "tenant": None if self.tenant is None else self.tenant.content(),
         }
 
-    @property
+    def content(self) -> dict[str, Any]:
+        return self._content
+
+    @cached_property
     def version(self) -> str:
-        return "pol_" + canonical_hash(self.content())[:32]
+        return "pol_" + canonical_hash(self._content)[:32]
 
     @classmethod
     def from_content(cls, content: Mapping[str, Any]) -> PolicyStack:

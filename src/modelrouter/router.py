@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from modelrouter.catalog.catalog import Catalog
@@ -38,6 +39,21 @@ class Router:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
         self._clock = clock
+        self._platform_stack = PolicyStack(self.platform_policy)
+        # Derived policy values are computed once per tenant document, not per request.
+        self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
+
+    def _stack(self, tenant_policy: PolicyDocument | None) -> PolicyStack:
+        if tenant_policy is None:
+            return self._platform_stack
+        cached = self._tenant_stacks.get(id(tenant_policy))
+        if cached is not None and cached[0] is tenant_policy:
+            return cached[1]
+        if len(self._tenant_stacks) >= 4096:
+            self._tenant_stacks.clear()
+        stack = PolicyStack(self.platform_policy, tenant_policy)
+        self._tenant_stacks[id(tenant_policy)] = (tenant_policy, stack)
+        return stack
 
     def route(
         self,
@@ -55,11 +71,11 @@ class Router:
         inputs = PlanInputs(
             request=normalize(valid, now=self._clock()),
             catalog=self.catalog,
-            policy=PolicyStack(self.platform_policy, tenant_policy),
+            policy=self._stack(tenant_policy),
             signals=signals or {},
         )
         result, read = plan(inputs)
-        return replace(result, snapshot=make_snapshot(inputs, result, read))
+        return replace(result, snapshot_source=partial(make_snapshot, inputs, read=read))
 
     def replay(self, snapshot: Mapping[str, Any]) -> ReplayResult:
         return replay(snapshot, self.catalog)

@@ -6,12 +6,11 @@ reports a match (same ``plan_hash``) or the exact difference.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelrouter.canonical import canonical_bytes, canonical_hash, to_jsonable
+from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.errors import CatalogVersionError, InvalidInputError, NoRouteError
 from modelrouter.normalize import NormalizedRequest
@@ -25,9 +24,10 @@ SNAPSHOT_FORMAT = "modelrouter.snapshot/v1"
 
 
 def make_snapshot(
-    inputs: PlanInputs, result: RoutingPlan, read: Mapping[str, DeploymentSignals]
+    inputs: PlanInputs, result: RoutingPlan, *, read: Mapping[str, DeploymentSignals]
 ) -> dict[str, Any]:
-    snapshot = {
+    """Every input of ``result`` and the result itself, as JSON types only."""
+    return {
         "format": SNAPSHOT_FORMAT,
         "decision_id": result.decision_id,
         "inputs": {
@@ -41,9 +41,6 @@ def make_snapshot(
         "output": result.to_dict(),
         "plan_hash": result.plan_hash,
     }
-    # Round-trip through canonical JSON so the in-memory value equals what is stored.
-    loaded: dict[str, Any] = json.loads(canonical_bytes(snapshot))
-    return loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +130,3 @@ def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
         differences,
         result,
     )
-
-
-def snapshot_hash(snapshot: Mapping[str, Any]) -> str:
-    return canonical_hash(snapshot)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from modelrouter.money import exact_str
@@ -17,6 +21,7 @@ __all__ = [
     "Rejection",
     "RejectionCode",
     "RoutingPlan",
+    "json_hash",
 ]
 
 
@@ -152,9 +157,14 @@ class DeploymentSignals:
         return cls(dec("ttft_ms"), dec("output_tokens_per_s"), dec("error_rate"), circuit)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
 class RoutingPlan:
-    """The decision: serve with ``primary``, fall back through ``fallbacks`` in order."""
+    """The decision: serve with ``primary``, fall back through ``fallbacks`` in order.
+
+    ``plan_hash`` and ``snapshot`` are computed on first use and then kept:
+    they are pure functions of the plan and its recorded inputs, and a gateway
+    that only needs the route should not pay for their serialisation on the
+    hot path (persistence reads them off it)."""
 
     decision_id: str
     request_id: str
@@ -166,16 +176,17 @@ class RoutingPlan:
     rejected: tuple[Rejection, ...]
     catalog_version: str
     policy_version: str
-    plan_hash: str
     notes: tuple[str, ...] = ()
-    snapshot: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def chain(self) -> tuple[Candidate, ...]:
         return (self.primary, *self.fallbacks)
 
-    def body(self) -> dict[str, Any]:
-        """The decision itself: what ``plan_hash`` covers."""
+    @cached_property
+    def _body(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "strategy": self.strategy,
@@ -187,14 +198,32 @@ class RoutingPlan:
             "notes": list(self.notes),
         }
 
+    def body(self) -> dict[str, Any]:
+        """The decision itself: what ``plan_hash`` covers."""
+        return dict(self._body)
+
+    @cached_property
+    def plan_hash(self) -> str:
+        return "sha256:" + json_hash(self._body)
+
+    @cached_property
+    def snapshot(self) -> dict[str, Any] | None:
+        return None if self.snapshot_source is None else self.snapshot_source(self)
+
     def to_dict(self, *, include_snapshot: bool = False) -> dict[str, Any]:
         out = {
             "decision_id": self.decision_id,
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
-            **self.body(),
+            **self._body,
             "plan_hash": self.plan_hash,
         }
         if include_snapshot and self.snapshot is not None:
             out["snapshot"] = self.snapshot
         return out
+
+
+def json_hash(value: Any) -> str:
+    """sha256 of canonical JSON, for values already made of JSON types."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -91,6 +91,10 @@ class PriceSheet:
         rate: Rate | None = getattr(self, unit)
         return rate
 
+    def dearest(self, units: tuple[str, ...], total_input_tokens: int) -> Decimal:
+        """The highest of these units' rates at this request's tier."""
+        return max(rate.at(total_input_tokens) for unit in units if (rate := getattr(self, unit)))
+
     def units(self) -> tuple[str, ...]:
         return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
 
@@ -148,6 +152,8 @@ class PriceSchedule:
     rules: tuple[PriceRule, ...]
     _history: tuple[PriceRule, ...] = field(init=False, repr=False, compare=False)
     _variants: tuple[PriceRule, ...] = field(init=False, repr=False, compare=False)
+    # One unconditional rule and no variants: the answer never changes.
+    _fixed: ResolvedPrice | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.rules:
@@ -157,12 +163,19 @@ class PriceSchedule:
             raise ValueError("a price schedule needs a rule without 'when' (the standard price)")
         object.__setattr__(self, "_history", history)
         object.__setattr__(self, "_variants", tuple(rule for rule in self.rules if rule.when))
+        only = self.rules[0]
+        fixed = len(self.rules) == 1 and only.effective_from is None and only.daily_utc is None
+        object.__setattr__(
+            self, "_fixed", ResolvedPrice(only.sheet, only.label()) if fixed else None
+        )
 
     @property
     def simple(self) -> bool:
         return len(self.rules) == 1
 
     def resolve(self, at: datetime, context: Mapping[str, str] | None = None) -> ResolvedPrice:
+        if self._fixed is not None and not context:
+            return self._fixed
         base = self._history[0]
         if len(self._history) > 1:
             for rule in reversed(self._history):

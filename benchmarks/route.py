@@ -1,0 +1,153 @@
+"""Per-decision routing time, and start-up cost of the bundled catalog.
+
+    .venv/bin/python benchmarks/route.py [--decisions N]
+
+For an alias of 10 candidates in synthetic catalogs of 100, 2,000 and 20,000
+deployments it prints the median and p99 of one full ``Router.route`` call
+(validation, normalisation, planning and the snapshot) and of the planner
+alone, and each size's ratio to the 100-deployment catalog measured in the
+same process: a ratio near 1 means the cost does not grow with the catalog.
+Then it starts fresh interpreters to time importing the package and building
+the bundled catalog, and reads their peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.normalize import normalize
+from modelrouter.planner import PlanInputs, plan
+from modelrouter.policy import PolicyStack
+from modelrouter.request import RouteRequest
+from modelrouter.router import Router
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+PROVIDERS = [f"provider{i}" for i in range(10)]
+
+
+def synthetic_document(deployments: int) -> dict[str, Any]:
+    """``deployments / 10`` models, each served by the same 10 providers."""
+    models: dict[str, Any] = {}
+    for index in range(deployments // len(PROVIDERS)):
+        models[f"model-{index}"] = {
+            "vendor": f"vendor{index % 7}",
+            "context_window": 128_000,
+            "max_output_tokens": 8_192,
+            "capabilities": {"streaming": True, "tools": True, "json_schema": True},
+            "quality": {"score": 1000 + index % 300, "scale": "elo"},
+            "deployments": {
+                provider: {
+                    "prices": {
+                        "input": f"{1 + (index + p) % 9}.5",
+                        "output": f"{4 + (index * p) % 11}",
+                        "cache_read": "0.25",
+                    },
+                    "latency": {"ttft_ms": 200 + 37 * p, "output_tokens_per_s": 40 + 9 * p},
+                    "weight": 1 + p % 3,
+                }
+                for p, provider in enumerate(PROVIDERS)
+            },
+        }
+    return {
+        "providers": {p: {"regions": ["us", "eu"]} for p in PROVIDERS},
+        "models": models,
+        "aliases": {"ten": ["model-1"]},
+    }
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
+
+
+def measure(catalog: Catalog, decisions: int) -> tuple[list[float], list[float]]:
+    router = Router(catalog, clock=lambda: NOW)
+    requests = [
+        RouteRequest(
+            model="ten",
+            input_tokens=2000 + i % 500,
+            max_output_tokens=500,
+            request_id=f"req-{i}",
+            require=["tools"],
+            strategy="balanced",
+        )
+        for i in range(decisions)
+    ]
+    for request in requests[:200]:  # warm caches and branch predictors
+        router.route(request)
+    full: list[float] = []
+    for request in requests:
+        start = time.perf_counter_ns()
+        router.route(request)
+        full.append((time.perf_counter_ns() - start) / 1000)
+    inputs = [
+        PlanInputs(normalize(request, now=NOW), catalog, PolicyStack(), {}) for request in requests
+    ]
+    planner: list[float] = []
+    for item in inputs:
+        start = time.perf_counter_ns()
+        plan(item)
+        planner.append((time.perf_counter_ns() - start) / 1000)
+    return full, planner
+
+
+def startup() -> tuple[float, float, float]:
+    script = (
+        "import time, resource; t = time.perf_counter();"
+        "import modelrouter; from modelrouter import Catalog, Router;"
+        "c = Catalog.bundled();"
+        "Router(c).route({'model': 'gpt-4o', 'input_tokens': 100});"
+        "print(time.perf_counter() - t, len(c.deployments),"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    runs = []
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        seconds, count, rss_kb = done.stdout.split()
+        runs.append((float(seconds), int(count), int(rss_kb)))
+    seconds = statistics.median(run[0] for run in runs)
+    return seconds, runs[0][1], max(run[2] for run in runs) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=5000)
+    args = parser.parse_args()
+
+    print(f"python {sys.version.split()[0]}, {args.decisions} decisions per catalog")
+    print(
+        f"{'deployments':>11} {'build s':>8} {'route med µs':>13} {'route p99 µs':>13} "
+        f"{'plan med µs':>12} {'plan p99 µs':>12} {'ratio to 100':>13}"
+    )
+    baseline: float | None = None
+    for size in (100, 2_000, 20_000):
+        start = time.perf_counter()
+        catalog = Catalog.from_layers([("synthetic", synthetic_document(size))])
+        built = time.perf_counter() - start
+        assert len(catalog.deployments) == size
+        full, planner = measure(catalog, args.decisions)
+        median = statistics.median(full)
+        baseline = baseline or median
+        print(
+            f"{size:>11} {built:>8.2f} {median:>13.1f} {percentile(full, 0.99):>13.1f} "
+            f"{statistics.median(planner):>12.1f} {percentile(planner, 0.99):>12.1f} "
+            f"{median / baseline:>13.2f}"
+        )
+    seconds, count, rss_mb = startup()
+    print(
+        f"start-up (import + bundled catalog of {count} deployments + first route): "
+        f"median {seconds:.3f} s over 5 fresh processes; peak RSS {rss_mb:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
