@@ -98,7 +98,7 @@ def measure(catalog: Catalog, decisions: int) -> tuple[list[float], list[float]]
     return full, planner
 
 
-def startup() -> tuple[float, float, float]:
+def startup() -> tuple[float, int, float]:
     script = (
         "import time, resource; t = time.perf_counter();"
         "import modelrouter; from modelrouter import Catalog, Router;"
@@ -114,8 +114,8 @@ def startup() -> tuple[float, float, float]:
         )
         seconds, count, rss_kb = done.stdout.split()
         runs.append((float(seconds), int(count), int(rss_kb)))
-    seconds = statistics.median(run[0] for run in runs)
-    return seconds, runs[0][1], max(run[2] for run in runs) / 1024
+    median_seconds = statistics.median(run[0] for run in runs)
+    return median_seconds, runs[0][1], max(run[2] for run in runs) / 1024
 
 
 def main() -> None:

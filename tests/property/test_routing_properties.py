@@ -116,7 +116,7 @@ def requests(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 3:
         request["max_cost_usd"] = str(draw(st.decimals(0, 5, places=3)))
     others = [m for m in sorted(document["models"]) if m != request["model"]]
-    if others and draw(st.booleans()):
+    if draw(st.booleans()) and others:
         request["fallback_models"] = draw(st.lists(st.sampled_from(others), unique=True))
     return request
 

@@ -93,7 +93,10 @@ class PriceSheet:
 
     def dearest(self, units: tuple[str, ...], total_input_tokens: int) -> Decimal:
         """The highest of these units' rates at this request's tier."""
-        return max(rate.at(total_input_tokens) for unit in units if (rate := getattr(self, unit)))
+        rates: list[Decimal] = [
+            rate.at(total_input_tokens) for unit in units if (rate := self.rate(unit)) is not None
+        ]
+        return max(rates)
 
     def units(self) -> tuple[str, ...]:
         return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)

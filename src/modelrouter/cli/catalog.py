@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from rich.table import Table
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.prices import UNITS, Rate
+from modelrouter.catalog.sources.litellm import import_litellm_config, import_litellm_cost_map
 from modelrouter.cli.common import err, fail, handle_errors, load_catalog, out, read_structured
 from modelrouter.money import exact_str
 
@@ -215,18 +215,12 @@ def import_command(
 def _import(
     raw: dict[str, Any], format: str, source: str
 ) -> tuple[dict[str, Any], tuple[str, ...], dict[str, int]]:
-    from modelrouter.catalog.sources import litellm
-
     if format == "litellm":
-        result = litellm.import_litellm_cost_map(raw, source=source)
+        result = import_litellm_cost_map(raw, source=source)
     elif format == "litellm-config":
-        result = litellm.import_litellm_config(raw, Catalog.bundled(), source=source)
+        result = import_litellm_config(raw, Catalog.bundled(), source=source)
     elif format == "yaml":
         return raw, (), {}
     else:
         fail(f"--format must be litellm, litellm-config or yaml, not {format!r}")
     return result.document, result.warnings, dict(result.skipped)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)

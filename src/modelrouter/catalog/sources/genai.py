@@ -15,6 +15,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from modelrouter.catalog.sources.vendors import infer_vendor
+
 __all__ = [
     "EXCLUDED_PROVIDERS",
     "PROVIDER_IDS",
@@ -59,70 +61,6 @@ _GENAI_UNITS = {
     "output_audio_mtok": "output_audio",
     "output_image_mtok": "output_image",
 }
-
-# Organisation prefixes in hosted ids (``meta-llama/...``) -> vendor.
-_ORG_VENDORS = {
-    "meta-llama": "meta",
-    "meta": "meta",
-    "mistralai": "mistral",
-    "qwen": "alibaba",
-    "deepseek-ai": "deepseek",
-    "deepseek": "deepseek",
-    "google": "google",
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "x-ai": "xai",
-    "moonshotai": "moonshotai",
-    "minimaxai": "minimax",
-    "minimax": "minimax",
-    "z-ai": "zai",
-    "zai-org": "zai",
-    "thudm": "zai",
-    "nvidia": "nvidia",
-    "microsoft": "microsoft",
-    "cohere": "cohere",
-    "amazon": "amazon",
-    "ibm-granite": "ibm",
-}
-# First-party providers: the provider made what it serves.
-_PROVIDER_VENDORS = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "mistral": "mistral",
-    "deepseek": "deepseek",
-    "x-ai": "xai",
-    "cohere": "cohere",
-    "moonshotai": "moonshotai",
-    "zai": "zai",
-    "zhipuai": "zai",
-    "minimax": "minimax",
-    "meta": "meta",
-}
-# Name prefixes -> vendor, for hosts that serve many vendors' models.
-_NAME_VENDORS = (
-    ("gpt-", "openai"),
-    ("o1", "openai"),
-    ("o3", "openai"),
-    ("o4", "openai"),
-    ("claude", "anthropic"),
-    ("gemini", "google"),
-    ("gemma", "google"),
-    ("llama", "meta"),
-    ("meta-llama", "meta"),
-    ("mistral", "mistral"),
-    ("mixtral", "mistral"),
-    ("codestral", "mistral"),
-    ("qwen", "alibaba"),
-    ("qwq", "alibaba"),
-    ("deepseek", "deepseek"),
-    ("grok", "xai"),
-    ("command", "cohere"),
-    ("kimi", "moonshotai"),
-    ("glm", "zai"),
-    ("minimax", "minimax"),
-    ("nova", "amazon"),
-    ("phi-", "microsoft"),
-)
 
 
 @cache
@@ -247,23 +185,6 @@ def _model_id(genai_provider: str, genai_id: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def _vendor(genai_provider: str, genai_id: str, model_id: str) -> str:
-    lowered = genai_id.lower()
-    if "/" in lowered:
-        org = lowered.split("/")[-2]
-        if org in _ORG_VENDORS:
-            return _ORG_VENDORS[org]
-    if genai_provider == "aws" and "." in lowered:
-        org = re.sub(r"^(regional|global|us|eu|apac)\.", "", lowered).split(".", 1)[0]
-        return _ORG_VENDORS.get(org, org)
-    if genai_provider in _PROVIDER_VENDORS:
-        return _PROVIDER_VENDORS[genai_provider]
-    for prefix, vendor in _NAME_VENDORS:
-        if model_id.startswith(prefix):
-            return vendor
-    return "unknown"
-
-
 def genai_layer(claimed: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """A catalog document of every chat-priced genai-prices entry not claimed
     by the curated overlay. The first entry to take a (provider, model id)
@@ -283,7 +204,10 @@ def genai_layer(claimed: Iterable[tuple[str, str]]) -> dict[str, Any]:
             ours = our_provider_id(provider.id, model_id)
             model = models.setdefault(
                 model_id,
-                {"vendor": _vendor(provider.id, entry.id, model_id), "deployments": {}},
+                {
+                    "vendor": infer_vendor(ours, entry.id) or "unknown",
+                    "deployments": {},
+                },
             )
             if ours in model["deployments"]:
                 continue
