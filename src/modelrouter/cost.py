@@ -1,4 +1,5 @@
-"""Cost before inference: the expected cost of a request and the most it can cost.
+"""Cost before inference (the expected cost of a request and the most it can
+cost) and after it (the exact cost of the usage the provider reported).
 
 A deployment with no price for what the request needs raises
 ``UnknownPriceError``: a cost is never silently zero.
@@ -7,18 +8,23 @@ A deployment with no price for what the request needs raises
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.prices import PriceSheet, Rate, ResolvedPrice
 from modelrouter.errors import UnknownPriceError
-from modelrouter.money import ZERO, per_million
+from modelrouter.money import ZERO, exact_str, per_million
 from modelrouter.types import CostEstimate
+from modelrouter.usage import USAGE_UNITS, Usage
 
 __all__ = [
     "DEFAULT_EXPECTED_OUTPUT_TOKENS",
     "ESTIMATE_MARGIN",
+    "ActualCost",
+    "actual_cost",
     "estimate_cost",
     "resolve_prices",
     "worst_case_input_tokens",
@@ -100,3 +106,98 @@ def estimate_cost(
         price_rule=rule,
     )
     return estimate, sheet
+
+
+# -- after inference -------------------------------------------------------------
+
+# Usage field -> component name in a cost breakdown.
+_COMPONENTS = {
+    "input_tokens": "input",
+    "cache_read_tokens": "cache_read",
+    "cache_write_tokens": "cache_write",
+    "cache_write_1h_tokens": "cache_write_1h",
+    "input_audio_tokens": "input_audio",
+    "cache_audio_read_tokens": "cache_audio_read",
+    "input_image_tokens": "input_image",
+    "output_tokens": "output",
+    "reasoning_tokens": "reasoning",
+    "output_audio_tokens": "output_audio",
+    "output_image_tokens": "output_image",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ActualCost:
+    """The exact cost of one served request, and what produced it."""
+
+    deployment: str
+    total_usd: Decimal
+    components: Mapping[str, Decimal]
+    usage: Usage
+    price_rule: str
+    priced_at: datetime
+    catalog_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "total_usd": exact_str(self.total_usd),
+            "components": {name: exact_str(value) for name, value in self.components.items()},
+            "usage": self.usage.to_dict(),
+            "price_rule": self.price_rule,
+            "priced_at": self.priced_at.isoformat(),
+            "catalog_version": self.catalog_version,
+        }
+
+
+def actual_cost(
+    deployment: Deployment,
+    usage: Usage,
+    *,
+    at: datetime,
+    catalog_version: str,
+    context: Mapping[str, str] | None = None,
+) -> ActualCost:
+    """Price reported usage at the prices in force at ``at`` for ``context``.
+
+    Tokens of a part the deployment has no price for (cache reads on a
+    provider without a cache discount, say) are billed at the rate of the
+    total that includes them. Input or output tokens with no rate at all are an
+    error naming the deployment and unit: never $0."""
+    resolved = resolve_prices(deployment, at, context)
+    sheet = resolved.sheet
+    priced = frozenset(
+        name for name, (unit, _) in USAGE_UNITS.items() if sheet.rate(unit) is not None
+    )
+    for total, unit in (("input_tokens", "input"), ("output_tokens", "output")):
+        if total not in priced and usage.count(total):
+            raise UnknownPriceError(deployment.id, unit)
+    leaves = usage.leaves(priced)
+    tokens = usage.input_tokens
+    components: dict[str, Decimal] = {}
+    total_usd = ZERO
+    for name, count in leaves.items():
+        if not count:
+            continue
+        rate = sheet.rate(USAGE_UNITS[name][0])
+        assert rate is not None  # only priced fields have leaves
+        amount = per_million(count, rate.at(tokens))
+        components[_COMPONENTS[name]] = amount
+        total_usd += amount
+    if sheet.request is not None and usage.requests:
+        fee = sheet.request.base * usage.requests
+        components["request"] = fee
+        total_usd += fee
+    tier = sheet.input.tier_label(tokens) if sheet.input is not None else None
+    ordered = {
+        name: components[name] for name in (*_COMPONENTS.values(), "request") if name in components
+    }
+    return ActualCost(
+        deployment=deployment.id,
+        total_usd=total_usd,
+        components=ordered,
+        usage=usage,
+        price_rule=f"{deployment.id} {resolved.rule}" + (f"; tier {tier}" if tier else ""),
+        priced_at=at,
+        catalog_version=catalog_version,
+    )
