@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from modelrouter.catalog.model import Deployment
@@ -21,7 +21,6 @@ from modelrouter.types import CostEstimate
 from modelrouter.usage import USAGE_UNITS, Usage
 
 __all__ = [
-    "DEFAULT_EXPECTED_OUTPUT_TOKENS",
     "ESTIMATE_MARGIN",
     "ActualCost",
     "actual_cost",
@@ -30,14 +29,21 @@ __all__ = [
     "worst_case_input_tokens",
 ]
 
-# Without a hint, a chat reply is expected to be this long (capped by max_output_tokens).
-DEFAULT_EXPECTED_OUTPUT_TOKENS = 256
 # Token counts estimated from messages may be low by this much; the worst case allows for it.
 ESTIMATE_MARGIN = Decimal("1.25")
 
-# Input-side units a text request can be billed under; the worst case takes the dearest.
-_INPUT_UNITS = ("input", "cache_read", "cache_write", "cache_write_1h")
-_OUTPUT_UNITS = ("output", "output_reasoning")
+# Units a request's tokens can be billed under; the worst case takes the dearest
+# of each side, since the usage a provider will report is not known in advance.
+_INPUT_UNITS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "input_audio",
+    "cache_audio_read",
+    "input_image",
+)
+_OUTPUT_UNITS = ("output", "output_reasoning", "output_audio", "output_image")
 
 
 def resolve_prices(
@@ -70,10 +76,12 @@ def estimate_cost(
     max_output_tokens: int | None,
     at: datetime,
     context: Mapping[str, str] | None = None,
+    cache_hit_ratio: Decimal | None = None,
 ) -> tuple[CostEstimate, PriceSheet]:
     """The estimate and the price sheet it used.
 
-    Expected cost: all input uncached. Worst case: every input token at the
+    Expected cost: the expected cache-hit share of input at the cache-read
+    rate, the rest uncached. Worst case: every input token at the
     dearest input-side rate, every allowed output token at the dearest
     output-side rate, at the tier the worst-case input reaches."""
     resolved = resolve_prices(deployment, at, context)
@@ -82,8 +90,13 @@ def estimate_cost(
     output_rate = _required(sheet, "output", deployment.id)
     fee = sheet.request.base if sheet.request is not None else ZERO
 
+    cached = 0
+    if cache_hit_ratio:
+        cached = int((Decimal(input_tokens) * cache_hit_ratio).to_integral_value(ROUND_FLOOR))
+    cache_rate = sheet.cache_read or input_rate  # no cache price: cached input bills as input
     expected = (
-        per_million(input_tokens, input_rate.at(input_tokens))
+        per_million(input_tokens - cached, input_rate.at(input_tokens))
+        + per_million(cached, cache_rate.at(input_tokens))
         + per_million(expected_output_tokens, output_rate.at(input_tokens))
         + fee
     )

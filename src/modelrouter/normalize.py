@@ -18,7 +18,7 @@ from modelrouter.policy import EffectiveList, EffectivePolicy
 from modelrouter.request import RouteRequest, Strategy, Weights
 from modelrouter.tokens import estimate_tokens, messages_digest
 
-__all__ = ["NormalizedRequest", "normalize"]
+__all__ = ["DEFAULT_EXPECTED_OUTPUT_TOKENS", "NormalizedRequest", "normalize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,9 @@ class NormalizedRequest:
     input_exact: bool
     messages_digest: str | None
     max_output_tokens: int | None
-    expected_output_tokens: int | None
+    expected_output_tokens: int
+    expected_output_source: str  # "request", "learned" or "default"
+    expected_cache_hit_ratio: Decimal | None
     require: tuple[Feature, ...]
     regions: tuple[str, ...] | None
     providers_allow: tuple[str, ...] | None
@@ -96,7 +98,11 @@ class NormalizedRequest:
             input_exact=bool(raw["input_exact"]),
             messages_digest=raw.get("messages_digest"),
             max_output_tokens=raw.get("max_output_tokens"),
-            expected_output_tokens=raw.get("expected_output_tokens"),
+            expected_output_tokens=int(raw["expected_output_tokens"]),
+            expected_output_source=raw["expected_output_source"],
+            expected_cache_hit_ratio=None
+            if raw.get("expected_cache_hit_ratio") is None
+            else Decimal(raw["expected_cache_hit_ratio"]),
             require=tuple(Feature(f) for f in raw.get("require", ())),
             regions=tup("regions"),
             providers_allow=tup("providers_allow"),
@@ -115,8 +121,27 @@ class NormalizedRequest:
         )
 
 
-def normalize(request: RouteRequest, *, now: datetime) -> NormalizedRequest:
-    """``now`` fills a missing timestamp; the caller reads the clock, not us."""
+# Without a hint or a learned average, a chat reply is expected to be this long
+# (capped by max_output_tokens).
+DEFAULT_EXPECTED_OUTPUT_TOKENS = 256
+
+
+def _expected_output(request: RouteRequest, learned: int | None) -> tuple[int, str]:
+    if request.expected_output_tokens is not None:
+        return request.expected_output_tokens, "request"
+    value, source = (
+        (learned, "learned") if learned is not None else (DEFAULT_EXPECTED_OUTPUT_TOKENS, "default")
+    )
+    if request.max_output_tokens is not None:
+        value = min(value, request.max_output_tokens)
+    return value, source
+
+
+def normalize(
+    request: RouteRequest, *, now: datetime, learned_output_tokens: int | None = None
+) -> NormalizedRequest:
+    """``now`` fills a missing timestamp and ``learned_output_tokens`` a missing
+    output hint: the caller reads the clock and what was learned, not us."""
     require = set(request.require)
     digest = None
     if request.messages is not None:
@@ -134,6 +159,7 @@ def normalize(request: RouteRequest, *, now: datetime) -> NormalizedRequest:
         # the same path. Gateways pass their own id to spread weighted load.
         content = request.model_dump(mode="json", exclude={"timestamp", "request_id"})
         request_id = "req_" + canonical_hash(content)[:24]
+    expected_output, expected_source = _expected_output(request, learned_output_tokens)
     return NormalizedRequest(
         model=request.model,
         request_id=request_id,
@@ -142,7 +168,9 @@ def normalize(request: RouteRequest, *, now: datetime) -> NormalizedRequest:
         input_exact=exact,
         messages_digest=digest,
         max_output_tokens=request.max_output_tokens,
-        expected_output_tokens=request.expected_output_tokens,
+        expected_output_tokens=expected_output,
+        expected_output_source=expected_source,
+        expected_cache_hit_ratio=request.expected_cache_hit_ratio,
         require=tuple(sorted(require)),
         regions=None if request.regions is None else tuple(request.regions),
         providers_allow=None

@@ -15,7 +15,7 @@ from decimal import Decimal
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.constraints import Need, check_cost, check_static
-from modelrouter.cost import DEFAULT_EXPECTED_OUTPUT_TOKENS, estimate_cost
+from modelrouter.cost import estimate_cost
 from modelrouter.errors import NoRouteError, UnknownPriceError
 from modelrouter.normalize import NormalizedRequest
 from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectivePolicy, PolicyStack
@@ -43,14 +43,6 @@ class PlanInputs:
     catalog: Catalog
     policy: PolicyStack
     signals: Mapping[str, DeploymentSignals]
-
-
-def _expected_output(request: NormalizedRequest) -> int:
-    if request.expected_output_tokens is not None:
-        return request.expected_output_tokens
-    if request.max_output_tokens is not None:
-        return min(DEFAULT_EXPECTED_OUTPUT_TOKENS, request.max_output_tokens)
-    return DEFAULT_EXPECTED_OUTPUT_TOKENS
 
 
 def _latency(
@@ -87,7 +79,7 @@ def _evaluate(
 ) -> tuple[list[Scored], list[Rejection]]:
     admissible: list[Scored] = []
     rejected: list[Rejection] = []
-    expected_output = _expected_output(request)
+    expected_output = request.expected_output_tokens
     context = request.price_context()
     for item in resolved:
         d = item.deployment
@@ -104,6 +96,7 @@ def _evaluate(
                 max_output_tokens=_worst_output(d, request),
                 at=request.timestamp,
                 context=context,
+                cache_hit_ratio=request.expected_cache_hit_ratio,
             )
         except UnknownPriceError as exc:
             found.append(Rejection(d.id, RejectionCode.PRICE_UNKNOWN, exc.message, have="unknown"))
@@ -249,6 +242,8 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
         rejected=tuple(rejected),
         catalog_version=catalog.version,
         policy_version=inputs.policy.version,
+        timestamp=request.timestamp,
+        price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
     )
     return result, read

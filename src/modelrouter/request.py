@@ -7,7 +7,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from modelrouter.catalog.model import Feature
 from modelrouter.money import parse_decimal
@@ -108,6 +115,7 @@ class RouteRequest(_Strict):
     messages: list[Message] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
     max_output_tokens: int | None = Field(default=None, gt=0, le=MAX_INPUT_TOKENS)
     expected_output_tokens: int | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
+    expected_cache_hit_ratio: Decimal | None = Field(default=None, ge=0, le=1)
     require: list[Feature] = Field(default_factory=list)
     regions: list[Name] | None = Field(default=None, max_length=100)
     providers: AllowDeny | None = None
@@ -121,10 +129,10 @@ class RouteRequest(_Strict):
     service_tier: Literal["standard", "flex", "priority", "batch"] = "standard"
     timestamp: datetime | None = None
 
-    @field_validator("max_cost_usd", mode="before")
+    @field_validator("max_cost_usd", "expected_cache_hit_ratio", mode="before")
     @classmethod
-    def _cost(cls, value: Any) -> Decimal | None:
-        return None if value is None else parse_decimal(value, what="max_cost_usd")
+    def _decimal(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        return None if value is None else parse_decimal(value, what=str(info.field_name))
 
     @field_validator("timestamp")
     @classmethod

@@ -10,12 +10,16 @@ from functools import partial
 from typing import Any
 
 from modelrouter.catalog.catalog import Catalog
+from modelrouter.cost import ActualCost, actual_cost
+from modelrouter.errors import CatalogVersionError, InvalidInputError
+from modelrouter.learning import CalibrationLog, CalibrationRecord, OutputLearner
 from modelrouter.normalize import normalize
 from modelrouter.planner import PlanInputs, plan
 from modelrouter.policy import PolicyDocument, PolicyStack
 from modelrouter.request import RouteRequest, parse_request
 from modelrouter.snapshot import ReplayResult, make_snapshot, replay
 from modelrouter.types import DeploymentSignals, RoutingPlan
+from modelrouter.usage import Usage
 
 __all__ = ["Router"]
 
@@ -35,10 +39,14 @@ class Router:
         platform_policy: PolicyDocument | None = None,
         *,
         clock: Clock = _utc_now,
+        learner: OutputLearner | None = None,
+        calibration: CalibrationLog | None = None,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
         self._clock = clock
+        self.learner = learner or OutputLearner()
+        self.calibration = calibration or CalibrationLog()
         self._platform_stack = PolicyStack(self.platform_policy)
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
@@ -68,14 +76,50 @@ class Router:
         for a name the catalog does not know, and ``NoRouteError`` (listing every
         candidate and why it fell) when nothing is admissible."""
         valid = parse_request(request)
+        learned = (
+            self.learner.expected(valid.model) if valid.expected_output_tokens is None else None
+        )
         inputs = PlanInputs(
-            request=normalize(valid, now=self._clock()),
+            request=normalize(valid, now=self._clock(), learned_output_tokens=learned),
             catalog=self.catalog,
             policy=self._stack(tenant_policy),
             signals=signals or {},
         )
         result, read = plan(inputs)
         return replace(result, snapshot_source=partial(make_snapshot, inputs, read=read))
+
+    def record_outcome(
+        self, plan: RoutingPlan, usage: Usage, *, deployment: str | None = None
+    ) -> ActualCost:
+        """Settle a served request: its exact cost at the prices in force when it
+        was routed, and what it teaches (reply length, estimate accuracy).
+
+        ``deployment`` is the hop that served (default: the primary); it must be
+        one of the plan's hops, or ``InvalidInputError`` says which are."""
+        served = deployment or plan.primary.deployment
+        hop = next((c for c in plan.chain if c.deployment == served), None)
+        if hop is None:
+            hops = ", ".join(c.deployment for c in plan.chain)
+            raise InvalidInputError(
+                f"{served} did not serve decision {plan.decision_id}; its hops are {hops}",
+                field="deployment",
+            )
+        if plan.catalog_version != self.catalog.version:
+            raise CatalogVersionError(plan.catalog_version, self.catalog.version)
+        cost = actual_cost(
+            self.catalog.deployments[served],
+            usage,
+            at=plan.timestamp,
+            catalog_version=self.catalog.version,
+            context=dict(plan.price_context),
+        )
+        self.learner.observe(plan.model, usage.output_tokens)
+        self.calibration.add(
+            CalibrationRecord(
+                plan.model, hop.estimate.expected_usd, hop.estimate.worst_case_usd, cost.total_usd
+            )
+        )
+        return cost
 
     def replay(self, snapshot: Mapping[str, Any]) -> ReplayResult:
         return replay(snapshot, self.catalog)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
@@ -176,6 +177,9 @@ class RoutingPlan:
     rejected: tuple[Rejection, ...]
     catalog_version: str
     policy_version: str
+    # Inputs the outcome is priced with: the request's time and price context.
+    timestamp: datetime
+    price_context: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
     snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = field(
         default=None, repr=False

@@ -92,11 +92,17 @@ class Usage:
         parts inside it. Tokens of an unpriced part stay with the nearest
         priced total above it, so they are billed at that rate (a provider
         without a cache price bills cached tokens as input)."""
+        counts = {name: getattr(self, name) for name in USAGE_UNITS}
+        shared = "cache_audio_read_tokens"
+        if shared not in priced and {"cache_read_tokens", "input_audio_tokens"} <= priced:
+            # Cached audio sits inside both cache reads and audio input; with no
+            # price of its own it is billed once, as a cache read.
+            counts["input_audio_tokens"] -= counts[shared]
         order = sorted(priced, key=lambda name: (-len(USAGE_UNITS[name][1]), name))
         leaves: dict[str, int] = {}
         for name in order:
             inner = sum(leaves[part] for part in PARTS[name] if part in leaves)
-            leaf = getattr(self, name) - inner
+            leaf = counts[name] - inner
             if leaf < 0:
                 parts = ", ".join(part for part in PARTS[name] if getattr(self, part))
                 raise InvalidInputError(
