@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
 from typing import Any
 
 from modelrouter.catalog.model import Deployment
@@ -163,6 +164,13 @@ class ActualCost:
         }
 
 
+@lru_cache(maxsize=65_536)
+def _priced_fields(sheet: PriceSheet) -> frozenset[str]:
+    return frozenset(
+        name for name, (unit, _) in USAGE_UNITS.items() if sheet.rate(unit) is not None
+    )
+
+
 def actual_cost(
     deployment: Deployment,
     usage: Usage,
@@ -179,9 +187,7 @@ def actual_cost(
     error naming the deployment and unit: never $0."""
     resolved = resolve_prices(deployment, at, context)
     sheet = resolved.sheet
-    priced = frozenset(
-        name for name, (unit, _) in USAGE_UNITS.items() if sheet.rate(unit) is not None
-    )
+    priced = _priced_fields(sheet)
     for total, unit in (("input_tokens", "input"), ("output_tokens", "output")):
         if total not in priced and usage.count(total):
             raise UnknownPriceError(deployment.id, unit)

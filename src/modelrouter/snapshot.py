@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from modelrouter.canonical import to_jsonable
@@ -16,9 +18,16 @@ from modelrouter.errors import CatalogVersionError, InvalidInputError, NoRouteEr
 from modelrouter.normalize import NormalizedRequest
 from modelrouter.planner import PlanInputs, plan
 from modelrouter.policy import PolicyStack
-from modelrouter.types import DeploymentSignals, RoutingPlan
+from modelrouter.types import (
+    Candidate,
+    CostEstimate,
+    DeploymentSignals,
+    Rejection,
+    RejectionCode,
+    RoutingPlan,
+)
 
-__all__ = ["SNAPSHOT_FORMAT", "ReplayResult", "make_snapshot", "replay"]
+__all__ = ["SNAPSHOT_FORMAT", "ReplayResult", "make_snapshot", "plan_from_dict", "replay"]
 
 SNAPSHOT_FORMAT = "modelrouter.snapshot/v1"
 
@@ -130,3 +139,66 @@ def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
         differences,
         result,
     )
+
+
+def _candidate(raw: Mapping[str, Any]) -> Candidate:
+    estimate = raw["estimate"]
+    worst = estimate["worst_case_usd"]
+    latency = raw["expected_latency_ms"]
+    quality = raw["quality"]
+    return Candidate(
+        deployment=raw["deployment"],
+        provider=raw["provider"],
+        model=raw["model"],
+        estimate=CostEstimate(
+            input_tokens=int(estimate["input_tokens"]),
+            expected_output_tokens=int(estimate["expected_output_tokens"]),
+            max_output_tokens=estimate["max_output_tokens"],
+            expected_usd=Decimal(estimate["expected_usd"]),
+            worst_case_usd=None if worst is None else Decimal(worst),
+            price_rule=estimate["price_rule"],
+        ),
+        expected_latency_ms=None if latency is None else Decimal(latency),
+        quality=None if quality is None else Decimal(quality),
+        via=raw["via"],
+    )
+
+
+def plan_from_dict(raw: Mapping[str, Any]) -> RoutingPlan:
+    """A plan as ``to_dict`` wrote it (``route --json``, a stored decision).
+    Its ``plan_hash`` must still match its content, or it was altered."""
+    try:
+        plan = RoutingPlan(
+            decision_id=raw["decision_id"],
+            request_id=raw["request_id"],
+            tenant_id=raw.get("tenant_id"),
+            model=raw["model"],
+            strategy=raw["strategy"],
+            primary=_candidate(raw["primary"]),
+            fallbacks=tuple(_candidate(c) for c in raw["fallbacks"]),
+            rejected=tuple(
+                Rejection(
+                    deployment=r["deployment"],
+                    code=RejectionCode(r["code"]),
+                    message=r["message"],
+                    need=r.get("need"),
+                    have=r.get("have"),
+                    via=r.get("via"),
+                    rule=r.get("rule"),
+                )
+                for r in raw["rejected"]
+            ),
+            catalog_version=raw["catalog_version"],
+            policy_version=raw["policy_version"],
+            timestamp=datetime.fromisoformat(raw["timestamp"]),
+            price_context=tuple(sorted(raw.get("price_context", {}).items())),
+            notes=tuple(raw.get("notes", ())),
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidInputError(f"malformed plan: {exc!r}") from None
+    if plan.plan_hash != raw.get("plan_hash"):
+        raise InvalidInputError(
+            f"plan {plan.decision_id} does not match its plan_hash: it was altered",
+            field="plan_hash",
+        )
+    return plan

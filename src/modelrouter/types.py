@@ -221,6 +221,8 @@ class RoutingPlan:
             "tenant_id": self.tenant_id,
             **self._body,
             "plan_hash": self.plan_hash,
+            "timestamp": self.timestamp.isoformat(),
+            "price_context": dict(self.price_context),
         }
         if include_snapshot and self.snapshot is not None:
             out["snapshot"] = self.snapshot

@@ -19,6 +19,7 @@ totals, so a token is never counted twice and never dropped:
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 from modelrouter.errors import InvalidInputError
@@ -50,6 +51,12 @@ PARTS: dict[str, tuple[str, ...]] = {
     )
     for name, (_, dims) in USAGE_UNITS.items()
 }
+
+
+@cache
+def billing_order(priced: frozenset[str]) -> tuple[str, ...]:
+    """Most specific first, so every part is known before its total."""
+    return tuple(sorted(priced, key=lambda name: (-len(USAGE_UNITS[name][1]), name)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +105,8 @@ class Usage:
             # Cached audio sits inside both cache reads and audio input; with no
             # price of its own it is billed once, as a cache read.
             counts["input_audio_tokens"] -= counts[shared]
-        order = sorted(priced, key=lambda name: (-len(USAGE_UNITS[name][1]), name))
         leaves: dict[str, int] = {}
-        for name in order:
+        for name in billing_order(priced):
             inner = sum(leaves[part] for part in PARTS[name] if part in leaves)
             leaf = counts[name] - inner
             if leaf < 0:

@@ -21,15 +21,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from modelrouter.catalog.build import validate_layer
+from modelrouter.catalog.matching import GENAI_PROVIDERS, genai_models, genai_ref
 from modelrouter.catalog.schema import SCHEMA_ID, DeploymentSpec
 from modelrouter.catalog.sources.vendors import infer_vendor
 from modelrouter.errors import CatalogError
@@ -66,9 +66,6 @@ _PROVIDER_IDS = {
     "cohere_chat": "cohere",
 }
 # Providers that serve only their own models: they are the vendor.
-# Our provider id -> genai-prices', where they differ (genai-prices also knows
-# most of LiteLLM's own provider names, which are tried first).
-_GENAI_PROVIDERS = {"bedrock": "aws", "xai": "x-ai", "vertex": "google"}
 
 
 def provider_from_litellm(litellm_provider: str) -> str | None:
@@ -502,44 +499,11 @@ _BARE_PROVIDERS = (
 )
 
 
-@cache
-def _genai_snapshot() -> Any:
-    # Matched against the bundled data only, like the genai-prices layer: offline.
-    from genai_prices.data import providers
-    from genai_prices.data_snapshot import DataSnapshot
-
-    return DataSnapshot(providers=list(providers), from_auto_update=False)
-
-
-def _genai_ref(provider_ids: Iterable[str], name: str) -> tuple[str, str] | None:
-    """The genai-prices (provider, model) entry whose name rules match ``name``
-    (they know dated and regional names: claude-sonnet-4-5-20250929)."""
-    for provider_id in dict.fromkeys(provider_ids):
-        try:
-            provider, model = _genai_snapshot().find_provider_model(name, None, provider_id, None)
-        except LookupError:
-            continue
-        return str(provider.id), str(model.id)
-    return None
-
-
 @dataclass
 class _Base:
     """The base catalog, with an index of its deployments' genai-prices entries."""
 
     catalog: Catalog
-    _genai: dict[tuple[str, str], list[str]] | None = None
-
-    def genai_models(self, ref: tuple[str, str]) -> list[str]:
-        if self._genai is None:
-            self._genai = {}
-            for model_id, model in self.catalog.document.models.items():
-                for spec in model.deployments.values():
-                    if spec.genai is not None:
-                        found = self._genai.setdefault((spec.genai.provider, spec.genai.model), [])
-                        if model_id not in found:
-                            found.append(model_id)
-        return self._genai.get(ref, [])
 
     def find(
         self, litellm_provider: str, provider: str, name: str
@@ -549,9 +513,9 @@ class _Base:
         notes: list[str] = []
         model_id: str | None = name if self.catalog.deployments_of(name) else None
         if model_id is None:
-            candidates = (litellm_provider, provider, _GENAI_PROVIDERS.get(provider, provider))
-            ref = _genai_ref(candidates, name)
-            matches = self.genai_models(ref) if ref is not None else []
+            candidates = (litellm_provider, provider, GENAI_PROVIDERS.get(provider, provider))
+            ref = genai_ref(candidates, name)
+            matches = genai_models(self.catalog, ref) if ref is not None else []
             here = [m for m in matches if self.catalog.deployments_at(provider, m)]
             if here or matches:
                 model_id = (here or matches)[0]
