@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from modelrouter.cli.catalog import app as catalog_app
+from modelrouter.cli.cost import cost_command
 from modelrouter.cli.replay import replay_command
 from modelrouter.cli.route import route_command
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command("route")(route_command)
 app.command("replay")(replay_command)
+app.command("cost")(cost_command)
 app.add_typer(catalog_app, name="catalog")
 
 
