@@ -105,6 +105,7 @@ def test_explain_lists_rejections(small_file: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "region_not_allowed" in result.stdout and "gamma/chat-large" in result.stdout
+    assert "serves regions [eu], the request policy allows [us]" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -144,6 +145,7 @@ def test_catalog_commands(small_file: Path) -> None:
         app, ["catalog", "show", "chat-large", "--catalog", str(small_file), "--no-bundled"]
     )
     assert shown.exit_code == 0 and "input 2.5" in shown.stdout
+    assert "prices [standard]" in shown.stdout
     aliases = runner.invoke(app, ["catalog", "aliases"])
     assert aliases.exit_code == 0 and "claude-sonnet" in aliases.stdout
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from modelrouter.catalog.catalog import Catalog
@@ -145,7 +146,7 @@ def show_command(
                     for unit in UNITS
                     if rule.sheet.rate(unit) is not None
                 )
-                table.add_row(f"prices [{rule.label()}]", rates)
+                table.add_row(escape(f"prices [{rule.label()}]"), rates)
         out.print(table)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelrouter.catalog.catalog import Catalog
@@ -75,7 +76,7 @@ def _render(costs: list[ActualCost]) -> None:
             cost.deployment,
             display(cost.total_usd),
             ", ".join(f"{name} {exact_str(value)}" for name, value in cost.components.items()),
-            cost.price_rule,
+            escape(cost.price_rule),
         )
     out.print(table)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelrouter.cli.common import (
@@ -64,7 +65,7 @@ def render_plan(plan: RoutingPlan, explain: bool) -> None:
         highlight=False,
     )
     for note in plan.notes:
-        out.print(f"note: {note}", highlight=False)
+        out.print(f"note: {note}", highlight=False, markup=False)
     out.print(f"plan_hash {plan.plan_hash}", highlight=False)
     out.print(f"decision {plan.decision_id}  catalog {plan.catalog_version}", highlight=False)
     if explain:
@@ -82,7 +83,8 @@ def render_rejections(rejections: tuple[Rejection, ...]) -> None:
     for column in ("deployment", "reason", "detail", "rule"):
         table.add_column(column)
     for r in rejections:
-        table.add_row(r.deployment, r.code.value, r.message, r.rule or "")
+        # Messages hold brackets ("allows [eu]"): escape them from Rich markup.
+        table.add_row(r.deployment, r.code.value, escape(r.message), r.rule or "")
     out.print(table)
 
 
