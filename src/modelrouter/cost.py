@@ -33,19 +33,6 @@ __all__ = [
 # Token counts estimated from messages may be low by this much; the worst case allows for it.
 ESTIMATE_MARGIN = Decimal("1.25")
 
-# Units a request's tokens can be billed under; the worst case takes the dearest
-# of each side, since the usage a provider will report is not known in advance.
-_INPUT_UNITS = (
-    "input",
-    "cache_read",
-    "cache_write",
-    "cache_write_1h",
-    "input_audio",
-    "cache_audio_read",
-    "input_image",
-)
-_OUTPUT_UNITS = ("output", "output_reasoning", "output_audio", "output_image")
-
 
 def resolve_prices(
     deployment: Deployment, at: datetime, context: Mapping[str, str] | None = None
@@ -105,8 +92,8 @@ def estimate_cost(
     if max_output_tokens is not None:
         worst_input = worst_case_input_tokens(input_tokens, input_exact)
         worst = (
-            per_million(worst_input, sheet.dearest(_INPUT_UNITS, worst_input))
-            + per_million(max_output_tokens, sheet.dearest(_OUTPUT_UNITS, worst_input))
+            per_million(worst_input, sheet.dearest_input(worst_input))
+            + per_million(max_output_tokens, sheet.dearest_output(worst_input))
             + fee
         )
     tier = input_rate.tier_label(input_tokens)

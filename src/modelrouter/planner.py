@@ -8,9 +8,10 @@ unseeded random number and does no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.model import Deployment
@@ -173,14 +174,20 @@ def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strateg
     return request.strategy or effective.strategy_for(request.model) or DEFAULT_STRATEGY
 
 
-def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]:
-    """The plan, and the signals it read (they belong in its snapshot)."""
+def plan(
+    inputs: PlanInputs,
+    *,
+    read: dict[str, DeploymentSignals] | None = None,
+    snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = None,
+) -> RoutingPlan:
+    """The plan. The signals it reads are added to ``read`` (they belong in its
+    snapshot, which ``snapshot_source`` builds on demand)."""
     request, catalog = inputs.request, inputs.catalog
     effective = inputs.policy.effective
     need = _need(request, inputs.policy)
     strategy = _strategy(request, effective)
     weights = request.weights or effective.weights or Weights()
-    read: dict[str, DeploymentSignals] = {}
+    read = {} if read is None else read
 
     groups: list[list[Scored]] = []
     rejected: list[Rejection] = []
@@ -245,5 +252,6 @@ def plan(inputs: PlanInputs) -> tuple[RoutingPlan, dict[str, DeploymentSignals]]
         timestamp=request.timestamp,
         price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
+        snapshot_source=snapshot_source,
     )
-    return result, read
+    return result

@@ -4,7 +4,6 @@ once, at the boundary, and hands the pure planner a snapshot of both."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -85,8 +84,8 @@ class Router:
             policy=self._stack(tenant_policy),
             signals=signals or {},
         )
-        result, read = plan(inputs)
-        return replace(result, snapshot_source=partial(make_snapshot, inputs, read=read))
+        read: dict[str, DeploymentSignals] = {}
+        return plan(inputs, read=read, snapshot_source=partial(make_snapshot, inputs, read=read))
 
     def record_outcome(
         self, plan: RoutingPlan, usage: Usage, *, deployment: str | None = None

@@ -123,7 +123,7 @@ def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
     if wanted_version != catalog.version:
         raise CatalogVersionError(wanted_version, catalog.version)
     try:
-        result, _ = plan(PlanInputs(request, catalog, policy, signals))
+        result = plan(PlanInputs(request, catalog, policy, signals))
     except NoRouteError as exc:
         return ReplayResult(
             False, expected_hash, None, (f"replay found no route: {exc.message}",), None

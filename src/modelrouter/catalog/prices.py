@@ -16,7 +16,7 @@ semantics of genai-prices, so costs agree with it to the last digit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -46,6 +46,16 @@ TOKEN_UNITS = (
 )
 # ``request`` is a flat fee per request.
 UNITS = (*TOKEN_UNITS, "request")
+INPUT_SIDE = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "input_audio",
+    "cache_audio_read",
+    "input_image",
+)
+OUTPUT_SIDE = ("output", "output_reasoning", "output_audio", "output_image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +96,37 @@ class PriceSheet:
     output_audio: Rate | None = None
     output_image: Rate | None = None
     request: Rate | None = None
+    # Every rate a request's input or output tokens can be billed at, for the
+    # worst case; computed once because estimates read them per candidate.
+    input_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
+    output_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        def present(units: tuple[str, ...]) -> tuple[Rate, ...]:
+            return tuple(rate for unit in units if (rate := getattr(self, unit)) is not None)
+
+        object.__setattr__(self, "input_side", present(INPUT_SIDE))
+        object.__setattr__(self, "output_side", present(OUTPUT_SIDE))
 
     def rate(self, unit: str) -> Rate | None:
         rate: Rate | None = getattr(self, unit)
         return rate
 
-    def dearest(self, units: tuple[str, ...], total_input_tokens: int) -> Decimal:
-        """The highest of these units' rates at this request's tier."""
-        rates: list[Decimal] = [
-            rate.at(total_input_tokens) for unit in units if (rate := self.rate(unit)) is not None
-        ]
-        return max(rates)
+    def dearest_input(self, total_input_tokens: int) -> Decimal:
+        """The highest rate any input token can be billed at, at this tier."""
+        return max(rate.at(total_input_tokens) for rate in self.input_side)
+
+    def dearest_output(self, total_input_tokens: int) -> Decimal:
+        return max(rate.at(total_input_tokens) for rate in self.output_side)
 
     def units(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
+        return tuple(unit for unit in UNITS if getattr(self, unit) is not None)
 
     def overlay(self, other: PriceSheet, skip: set[str]) -> tuple[PriceSheet, set[str]]:
         """Units of ``other`` replace ours, except those already in ``skip``."""
         changes = {unit: other.rate(unit) for unit in other.units() if unit not in skip}
-        return replace(self, **changes), skip | set(changes)
-
-    def tiered(self) -> bool:
-        return any(rate.tiers for unit in self.units() if (rate := self.rate(unit)))
+        rates = {unit: changes.get(unit, self.rate(unit)) for unit in UNITS}
+        return PriceSheet(**rates), skip | set(changes)
 
 
 @dataclass(frozen=True, slots=True)
