@@ -21,10 +21,10 @@ __all__ = ["canonical_bytes", "canonical_hash", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):  # before str: a StrEnum is a str, but not a plain one
+        return value.value
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, Enum):
-        return value.value
     if isinstance(value, Decimal):
         return exact_str(value)
     if isinstance(value, datetime | date | time):

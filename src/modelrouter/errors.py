@@ -8,6 +8,7 @@
     |  `- PolicyError           a malformed policy document
     +- UnknownModelError        alias, model or pin not in the catalog (also LookupError)
     +- NoRouteError             .rejections: every candidate and why it fell
+    +- BudgetExceeded           a tenant's budget cannot cover the request
     +- UnknownPriceError        a deployment without the price asked for (also LookupError)
     +- CatalogVersionError      a snapshot names a catalog version that is not at hand
     `- ReplayMismatchError      expected vs actual plan_hash, and the difference
@@ -16,12 +17,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from modelrouter.money import exact_str
 
 if TYPE_CHECKING:
     from modelrouter.types import Rejection
 
 __all__ = [
+    "BudgetExceeded",
     "CatalogError",
     "CatalogVersionError",
     "InvalidInputError",
@@ -129,6 +135,46 @@ class NoRouteError(ModelRouterError):
 
     def details(self) -> dict[str, Any]:
         return {"model": self.model, "rejections": [r.to_dict() for r in self.rejections]}
+
+
+class BudgetExceeded(ModelRouterError):
+    code = "budget_exceeded"
+
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        period: str,
+        limit: Decimal,
+        spent: Decimal,
+        reserved: Decimal,
+        requested: Decimal,
+        resets_at: datetime,
+    ) -> None:
+        need = f", and this request needs up to {exact_str(requested)}" if requested else ""
+        super().__init__(
+            f"tenant {tenant!r} {period} budget: limit {exact_str(limit)} USD, spent "
+            f"{exact_str(spent)}, reserved {exact_str(reserved)}{need}; resets at "
+            f"{resets_at.isoformat()}"
+        )
+        self.tenant = tenant
+        self.period = period
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.requested = requested
+        self.resets_at = resets_at
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "period": self.period,
+            "limit_usd": exact_str(self.limit),
+            "spent_usd": exact_str(self.spent),
+            "reserved_usd": exact_str(self.reserved),
+            "requested_usd": exact_str(self.requested),
+            "resets_at": self.resets_at.isoformat(),
+        }
 
 
 class UnknownPriceError(ModelRouterError, LookupError):

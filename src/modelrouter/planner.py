@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from modelrouter.budgets import BudgetContext
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.constraints import Need, check_cost, check_static
 from modelrouter.cost import estimate_cost
 from modelrouter.errors import NoRouteError, UnknownPriceError
 from modelrouter.normalize import NormalizedRequest
-from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectivePolicy, PolicyStack
+from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectiveList, EffectivePolicy, PolicyStack
 from modelrouter.request import Strategy, Weights
 from modelrouter.resolver import Resolved, resolve
 from modelrouter.strategies import Scored, order_candidates
@@ -44,6 +45,7 @@ class PlanInputs:
     catalog: Catalog
     policy: PolicyStack
     signals: Mapping[str, DeploymentSignals]
+    budget: BudgetContext | None = None
 
 
 def _latency(
@@ -115,6 +117,13 @@ def _evaluate(
     return admissible, rejected
 
 
+def _reservation(chain: Sequence[Scored]) -> Decimal:
+    """Any hop may serve, so the costliest worst case is reserved. Every hop's
+    worst case is bounded here: the budget layer rejects unbounded ones."""
+    worst = [s.estimate.worst_case_usd for s in chain]
+    return max(w for w in worst if w is not None)
+
+
 def _diversify(chain: list[Scored]) -> list[Scored]:
     """No two consecutive hops on one provider while another is available."""
     if len(chain) < 3:
@@ -142,15 +151,27 @@ def _candidate(s: Scored) -> Candidate:
     )
 
 
-def _need(request: NormalizedRequest, policy: PolicyStack) -> Need:
+def _budget_layer(budget: BudgetContext) -> EffectivePolicy:
+    """What a budget asks of every hop: a worst case within what remains, and
+    none of the models a soft limit turns away."""
+    return EffectivePolicy(
+        models=EffectiveList((), budget.deny_models),
+        allow_unknown=True,
+        max_cost_per_request_usd=budget.remaining_usd,
+    )
+
+
+def _need(request: NormalizedRequest, policy: PolicyStack, budget: BudgetContext | None) -> Need:
     layers = (*policy.layers, ("request", request.as_policy()))
+    if budget is not None:
+        layers = (*layers, ("budget", _budget_layer(budget)))
     return Need(
         input_tokens=request.input_tokens,
         input_exact=request.input_exact,
         max_output_tokens=request.max_output_tokens,
         require=request.require,
         layers=layers,
-        allow_unknown=all(p.allow_unknown for _, p in policy.layers),
+        allow_unknown=policy.effective.allow_unknown is True,
         zero_data_retention=tuple(name for name, p in layers if p.zero_data_retention),
         no_training=tuple(name for name, p in layers if p.no_training),
         has_cost_caps=any(
@@ -184,8 +205,11 @@ def plan(
     snapshot, which ``snapshot_source`` builds on demand)."""
     request, catalog = inputs.request, inputs.catalog
     effective = inputs.policy.effective
-    need = _need(request, inputs.policy)
+    budget = inputs.budget
+    need = _need(request, inputs.policy, budget)
     strategy = _strategy(request, effective)
+    if budget is not None and budget.soft_strategy is not None:
+        strategy = budget.soft_strategy
     weights = request.weights or effective.weights or Weights()
     read = {} if read is None else read
 
@@ -218,7 +242,7 @@ def plan(
         limit = min(limit, effective.max_fallbacks)
     kept = chain[: 1 + limit]
 
-    notes = []
+    notes = [] if budget is None else list(budget.notes)
     if not groups[0]:
         notes.append(
             f"no admissible deployment for {request.model}; primary is fallback model {kept[0].via}"
@@ -252,6 +276,8 @@ def plan(
         timestamp=request.timestamp,
         price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
+        reserved_usd=_reservation(kept) if budget is not None else None,
+        budget_keys=() if budget is None else budget.keys,
         snapshot_source=snapshot_source,
     )
     return result

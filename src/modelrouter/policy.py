@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from modelrouter.canonical import canonical_hash
+from modelrouter.canonical import canonical_hash, to_jsonable
 from modelrouter.errors import PolicyError
 from modelrouter.money import parse_decimal
 from modelrouter.request import Strategy, Weights
@@ -30,8 +30,10 @@ __all__ = [
     "EffectiveList",
     "EffectivePolicy",
     "ListRule",
+    "Override",
     "PolicyDocument",
     "PolicyStack",
+    "explain_overrides",
     "matches_any",
     "parse_policy",
 ]
@@ -64,7 +66,9 @@ class DataPolicy(_Strict):
 
 
 class CapabilityPolicy(_Strict):
-    allow_unknown: bool = False
+    # None: this document says nothing. A platform that says nothing does not
+    # allow unknown capabilities; a tenant that says nothing inherits.
+    allow_unknown: bool | None = None
 
 
 def _optional_money(value: Any) -> Decimal | None:
@@ -188,6 +192,13 @@ def _min(a: Any, b: Any) -> Any:
     return min(a, b)
 
 
+def _allow_unknown(platform: bool | None, tenant: bool | None) -> bool | None:
+    """Only a platform that allows unknown capabilities lets a tenant keep them."""
+    if platform is None and tenant is None:
+        return None
+    return platform is True and tenant is not False
+
+
 @dataclass(frozen=True, slots=True)
 class EffectivePolicy:
     """The meet of policy documents: what every one of them allows, nothing more."""
@@ -198,7 +209,7 @@ class EffectivePolicy:
     regions: EffectiveList = EffectiveList()
     zero_data_retention: bool = False
     no_training: bool = False
-    allow_unknown: bool = False
+    allow_unknown: bool | None = None
     max_cost_per_request_usd: Decimal | None = None
     max_input_price_per_mtok: Decimal | None = None
     max_output_price_per_mtok: Decimal | None = None
@@ -242,7 +253,7 @@ class EffectivePolicy:
             regions=self.regions.meet(tenant.regions),
             zero_data_retention=self.zero_data_retention or tenant.zero_data_retention,
             no_training=self.no_training or tenant.no_training,
-            allow_unknown=self.allow_unknown and tenant.allow_unknown,
+            allow_unknown=_allow_unknown(self.allow_unknown, tenant.allow_unknown),
             max_cost_per_request_usd=_min(
                 self.max_cost_per_request_usd, tenant.max_cost_per_request_usd
             ),
@@ -349,3 +360,106 @@ class PolicyStack:
             parse_policy(content.get("platform"), source="platform policy"),
             None if tenant is None else parse_policy(tenant, source="tenant policy"),
         )
+
+
+# -- explaining the meet ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A tenant setting the platform narrowed or overruled, and why."""
+
+    field: str
+    tenant: Any
+    effective: Any
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "tenant": to_jsonable(self.tenant),
+            "effective": to_jsonable(self.effective),
+            "reason": self.reason,
+        }
+
+
+def _list_overrides(name: str, platform: ListRule, tenant: ListRule) -> list[Override]:
+    found: list[Override] = []
+    for pattern in tenant.allow or ():
+        if platform.deny and matches_any(pattern, platform.deny):
+            found.append(
+                Override(
+                    f"{name}.allow",
+                    pattern,
+                    None,
+                    f"the platform denies {pattern} ({', '.join(platform.deny)})",
+                )
+            )
+        elif platform.allow is not None and not matches_any(pattern, platform.allow):
+            found.append(
+                Override(
+                    f"{name}.allow",
+                    pattern,
+                    None,
+                    f"the platform allows only {', '.join(platform.allow)}",
+                )
+            )
+    return found
+
+
+def _cap_override(field: str, platform: Any, tenant: Any) -> list[Override]:
+    if tenant is not None and platform is not None and tenant > platform:
+        return [Override(field, tenant, platform, f"the platform caps it at {platform}")]
+    return []
+
+
+def explain_overrides(platform: PolicyDocument, tenant: PolicyDocument) -> list[Override]:
+    """Every tenant setting that does not take effect as written, with the
+    platform rule that overrules it. Deny-lists and stricter settings always
+    take effect, so they never appear here."""
+    found: list[Override] = []
+    for name in ("providers", "vendors", "models", "regions"):
+        found += _list_overrides(name, getattr(platform, name), getattr(tenant, name))
+    for flag in ("zero_data_retention", "no_training"):
+        if (
+            getattr(platform.data, flag)
+            and tenant.data.model_fields_set & {flag}
+            and not getattr(tenant.data, flag)
+        ):
+            found.append(Override(f"data.{flag}", False, True, f"the platform requires {flag}"))
+    if tenant.capabilities.allow_unknown and platform.capabilities.allow_unknown is not True:
+        found.append(
+            Override(
+                "capabilities.allow_unknown",
+                True,
+                False,
+                "the platform does not admit unknown capabilities",
+            )
+        )
+    for cap in (
+        "max_cost_per_request_usd",
+        "max_input_price_per_mtok",
+        "max_output_price_per_mtok",
+        "max_fallbacks",
+    ):
+        found += _cap_override(
+            f"limits.{cap}", getattr(platform.limits, cap), getattr(tenant.limits, cap)
+        )
+    for alias, targets in tenant.aliases.items():
+        for target in targets:
+            provider, _, model = target.rpartition("/")
+            names = [target, model] if provider else [target]
+            verdict = EffectiveList.of(platform.models).verdict(*names)
+            provider_ok = not provider or EffectiveList.of(platform.providers).verdict(
+                provider
+            ) == (True, False)
+            if verdict != (True, False) or not provider_ok:
+                found.append(
+                    Override(
+                        f"aliases.{alias}",
+                        target,
+                        "rejected on every route",
+                        f"the platform's models or providers rules reject {target}",
+                    )
+                )
+    return found

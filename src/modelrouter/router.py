@@ -4,13 +4,21 @@ once, at the boundary, and hands the pure planner a snapshot of both."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from modelrouter.budgets import (
+    DEFAULT_RESERVATION_TTL,
+    BudgetStore,
+    MemoryBudgetStore,
+    budget_context,
+    window_for,
+)
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.cost import ActualCost, actual_cost
-from modelrouter.errors import CatalogVersionError, InvalidInputError
+from modelrouter.errors import BudgetExceeded, CatalogVersionError, InvalidInputError
 from modelrouter.learning import CalibrationLog, CalibrationRecord, OutputLearner
 from modelrouter.normalize import normalize
 from modelrouter.planner import PlanInputs, plan
@@ -20,7 +28,11 @@ from modelrouter.snapshot import ReplayResult, make_snapshot, replay
 from modelrouter.types import DeploymentSignals, RoutingPlan
 from modelrouter.usage import Usage
 
-__all__ = ["Router"]
+__all__ = ["DEFAULT_TENANT", "Router"]
+
+# Budgets of requests without a tenant_id are kept under this name.
+DEFAULT_TENANT = "default"
+RESERVE_ATTEMPTS = 3
 
 Clock = Callable[[], datetime]
 
@@ -40,12 +52,16 @@ class Router:
         clock: Clock = _utc_now,
         learner: OutputLearner | None = None,
         calibration: CalibrationLog | None = None,
+        budgets: BudgetStore | None = None,
+        reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
         self._clock = clock
         self.learner = learner or OutputLearner()
         self.calibration = calibration or CalibrationLog()
+        self.budgets = budgets if budgets is not None else MemoryBudgetStore()
+        self.reservation_ttl = reservation_ttl
         self._platform_stack = PolicyStack(self.platform_policy)
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
@@ -72,18 +88,49 @@ class Router:
         """The plan for one request, with its snapshot attached.
 
         Raises ``InvalidInputError`` for a malformed request, ``UnknownModelError``
-        for a name the catalog does not know, and ``NoRouteError`` (listing every
-        candidate and why it fell) when nothing is admissible."""
+        for a name the catalog does not know, ``NoRouteError`` (listing every
+        candidate and why it fell) when nothing is admissible, and
+        ``BudgetExceeded`` when the tenant's budget cannot cover the request."""
         valid = parse_request(request)
+        now = self._clock()
         learned = (
             self.learner.expected(valid.model) if valid.expected_output_tokens is None else None
         )
         inputs = PlanInputs(
-            request=normalize(valid, now=self._clock(), learned_output_tokens=learned),
+            request=normalize(valid, now=now, learned_output_tokens=learned),
             catalog=self.catalog,
             policy=self._stack(tenant_policy),
             signals=signals or {},
         )
+        budgets = inputs.policy.effective.budgets
+        if not budgets:
+            return self._plan(inputs)
+        tenant = valid.tenant_id or DEFAULT_TENANT
+        windows = [window_for(budget, now) for budget in budgets]
+        keys = [window.key for window in windows]
+        for attempt in range(RESERVE_ATTEMPTS):
+            states = self.budgets.state(tenant, keys, now)
+            budgeted = replace(inputs, budget=budget_context(tenant, windows, states))
+            result = self._plan(budgeted)
+            assert result.reserved_usd is not None
+            try:
+                self.budgets.reserve(
+                    tenant,
+                    windows,
+                    result.reserved_usd,
+                    result.decision_id,
+                    now + self.reservation_ttl,
+                    now,
+                )
+            except BudgetExceeded:
+                # Another request reserved in between: plan again on what is left.
+                if attempt == RESERVE_ATTEMPTS - 1:
+                    raise
+                continue
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan(self, inputs: PlanInputs) -> RoutingPlan:
         read: dict[str, DeploymentSignals] = {}
         return plan(inputs, read=read, snapshot_source=partial(make_snapshot, inputs, read=read))
 
@@ -112,6 +159,10 @@ class Router:
             catalog_version=self.catalog.version,
             context=dict(plan.price_context),
         )
+        if plan.reserved_usd is not None:
+            self.budgets.settle(
+                plan.tenant_id or DEFAULT_TENANT, plan.budget_keys, plan.decision_id, cost.total_usd
+            )
         self.learner.observe(plan.model, usage.output_tokens)
         self.calibration.add(
             CalibrationRecord(

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from modelrouter.budgets import BudgetContext
 from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.errors import CatalogVersionError, InvalidInputError, NoRouteError
@@ -46,6 +47,7 @@ def make_snapshot(
             "policy_version": inputs.policy.version,
             "effective_policy": to_jsonable(inputs.policy.effective.to_dict()),
             "signals": {key: read[key].to_dict() for key in sorted(read)},
+            "budget": None if inputs.budget is None else inputs.budget.to_dict(),
         },
         "output": result.to_dict(),
         "plan_hash": result.plan_hash,
@@ -118,12 +120,14 @@ def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
         signals = {
             key: DeploymentSignals.from_dict(value) for key, value in inputs["signals"].items()
         }
+        raw_budget = inputs.get("budget")
+        budget = None if raw_budget is None else BudgetContext.from_dict(raw_budget)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInputError(f"malformed snapshot: {exc}") from None
     if wanted_version != catalog.version:
         raise CatalogVersionError(wanted_version, catalog.version)
     try:
-        result = plan(PlanInputs(request, catalog, policy, signals))
+        result = plan(PlanInputs(request, catalog, policy, signals, budget))
     except NoRouteError as exc:
         return ReplayResult(
             False, expected_hash, None, (f"replay found no route: {exc.message}",), None
@@ -193,6 +197,8 @@ def plan_from_dict(raw: Mapping[str, Any]) -> RoutingPlan:
             timestamp=datetime.fromisoformat(raw["timestamp"]),
             price_context=tuple(sorted(raw.get("price_context", {}).items())),
             notes=tuple(raw.get("notes", ())),
+            reserved_usd=None if raw.get("reserved_usd") is None else Decimal(raw["reserved_usd"]),
+            budget_keys=tuple(raw.get("budget_keys", ())),
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InvalidInputError(f"malformed plan: {exc!r}") from None

@@ -181,6 +181,10 @@ class RoutingPlan:
     timestamp: datetime
     price_context: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    # With budgets: the money held for this decision (its costliest hop's worst
+    # case), and the ledger windows it is held in.
+    reserved_usd: Decimal | None = None
+    budget_keys: tuple[str, ...] = ()
     snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = field(
         default=None, repr=False
     )
@@ -191,7 +195,9 @@ class RoutingPlan:
 
     @cached_property
     def _body(self) -> dict[str, Any]:
+        budget = {} if self.reserved_usd is None else {"reserved_usd": exact_str(self.reserved_usd)}
         return {
+            **budget,
             "model": self.model,
             "strategy": self.strategy,
             "primary": self.primary.to_dict(),
@@ -224,6 +230,8 @@ class RoutingPlan:
             "timestamp": self.timestamp.isoformat(),
             "price_context": dict(self.price_context),
         }
+        if self.budget_keys:
+            out["budget_keys"] = list(self.budget_keys)
         if include_snapshot and self.snapshot is not None:
             out["snapshot"] = self.snapshot
         return out

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.errors import (
+    BudgetExceeded,
     CatalogVersionError,
     InvalidInputError,
     ModelRouterError,
@@ -101,7 +102,7 @@ def handle_errors(json_output: bool = False) -> Iterator[None]:
     except ModelRouterError as exc:
         if json_output:
             print(json.dumps({"error": exc.to_dict()}, indent=2, default=str))
-        code = EXIT_NO_ROUTE if isinstance(exc, NoRouteError) else EXIT_INVALID
+        code = EXIT_NO_ROUTE if isinstance(exc, NoRouteError | BudgetExceeded) else EXIT_INVALID
         if isinstance(exc, UnknownModelError | InvalidInputError | CatalogVersionError):
             code = EXIT_INVALID
         err.print(f"[bold red]error[/] ({exc.code}): ", end="", highlight=False)

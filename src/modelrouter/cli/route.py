@@ -64,6 +64,11 @@ def render_plan(plan: RoutingPlan, explain: bool) -> None:
         f"{estimate.expected_output_tokens}, price rule: {estimate.price_rule}",
         highlight=False,
     )
+    if plan.reserved_usd is not None:
+        out.print(
+            f"budget: reserved {display(plan.reserved_usd)} (the costliest hop's worst case)",
+            highlight=False,
+        )
     for note in plan.notes:
         out.print(f"note: {note}", highlight=False, markup=False)
     out.print(f"plan_hash {plan.plan_hash}", highlight=False)
