@@ -30,22 +30,8 @@ __all__ = [
     "ResolvedPrice",
 ]
 
-# Units priced per million tokens, in the order they are reported.
-TOKEN_UNITS = (
-    "input",
-    "cache_read",
-    "cache_write",
-    "cache_write_1h",
-    "input_audio",
-    "cache_audio_read",
-    "input_image",
-    "output",
-    "output_reasoning",
-    "output_audio",
-    "output_image",
-)
-# ``request`` is a flat fee per request.
-UNITS = (*TOKEN_UNITS, "request")
+# Units priced per million tokens, input side then output side; the worst case
+# takes the dearest of each side.
 INPUT_SIDE = (
     "input",
     "cache_read",
@@ -56,6 +42,9 @@ INPUT_SIDE = (
     "input_image",
 )
 OUTPUT_SIDE = ("output", "output_reasoning", "output_audio", "output_image")
+TOKEN_UNITS = (*INPUT_SIDE, *OUTPUT_SIDE)
+# ``request`` is a flat fee per request.
+UNITS = (*TOKEN_UNITS, "request")
 
 
 @dataclass(frozen=True, slots=True)
