@@ -7,7 +7,7 @@ checked one by one, so a rejection names the layer whose rule fell it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +18,7 @@ from modelrouter.policy import EffectivePolicy
 from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
 from modelrouter.types import RejectionCode as Code
 
-__all__ = ["Need", "check_cost", "check_static", "usable_regions"]
+__all__ = ["Need", "check_cost", "check_static"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +111,6 @@ def _features(d: Deployment, need: Need) -> Iterator[Rejection]:
                 feature,
                 "unknown",
             )
-
-
-def usable_regions(d: Deployment, layers: Sequence[tuple[str, EffectivePolicy]]) -> tuple[str, ...]:
-    """The deployment's regions that every layer allows, in catalog order."""
-    regions = d.regions
-    for _, policy in layers:
-        rule = policy.regions
-        if rule.allow or rule.deny:
-            regions = tuple(r for r in regions if rule.verdict(r) == (True, False))
-    return regions
 
 
 def _lists(d: Deployment, need: Need) -> Iterator[Rejection]:

@@ -15,7 +15,12 @@ from typing import Any
 from modelrouter.budgets import BudgetContext
 from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.catalog import Catalog
-from modelrouter.errors import CatalogVersionError, InvalidInputError, NoRouteError
+from modelrouter.errors import (
+    CatalogVersionError,
+    InvalidInputError,
+    NoRouteError,
+    ReplayMismatchError,
+)
 from modelrouter.normalize import NormalizedRequest
 from modelrouter.planner import PlanInputs, plan
 from modelrouter.policy import PolicyStack
@@ -61,6 +66,13 @@ class ReplayResult:
     actual_hash: str | None
     differences: tuple[str, ...]
     plan: RoutingPlan | None
+
+    def raise_for_mismatch(self) -> None:
+        """For callers that treat a mismatch as an error: ``ReplayMismatchError``."""
+        if not self.matched:
+            raise ReplayMismatchError(
+                self.expected_hash, self.actual_hash or "none", self.differences
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

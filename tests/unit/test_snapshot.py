@@ -8,7 +8,7 @@ import pytest
 
 from modelrouter.canonical import canonical_bytes
 from modelrouter.catalog.catalog import Catalog
-from modelrouter.errors import CatalogVersionError, InvalidInputError
+from modelrouter.errors import CatalogVersionError, InvalidInputError, ReplayMismatchError
 from modelrouter.router import Router
 from modelrouter.snapshot import replay
 
@@ -42,6 +42,9 @@ def test_replay_reports_the_exact_difference(router: Router, small_catalog: Cata
     # 3000*2.5/1e6 + 256*10/1e6
     expected = "primary.estimate.expected_usd: recorded '0.001', replayed '0.01006'"
     assert result.differences == (expected,)
+    with pytest.raises(ReplayMismatchError, match=r"replayed '0\.01006'"):
+        result.raise_for_mismatch()
+    replay(snapshot, small_catalog).raise_for_mismatch()  # a match raises nothing
 
 
 def test_replay_uses_recorded_inputs_not_todays(router: Router, small_catalog: Catalog) -> None:

@@ -61,9 +61,6 @@ class Rate:
                 return rate
         return self.base
 
-    def highest(self) -> Decimal:
-        return max([self.base, *(rate for _, rate in self.tiers)])
-
     def tier_label(self, total_input_tokens: int) -> str | None:
         for threshold, _ in reversed(self.tiers):
             if total_input_tokens > threshold:
@@ -180,10 +177,6 @@ class PriceSchedule:
             self, "_fixed", ResolvedPrice(only.sheet, only.label()) if fixed else None
         )
 
-    @property
-    def simple(self) -> bool:
-        return len(self.rules) == 1
-
     def resolve(self, at: datetime, context: Mapping[str, str] | None = None) -> ResolvedPrice:
         if self._fixed is not None and not context:
             return self._fixed
@@ -202,6 +195,3 @@ class PriceSchedule:
                     sheet, overridden = sheet.overlay(variant.sheet, overridden)
                     labels.append(variant.label())
         return ResolvedPrice(sheet, "; ".join(labels))
-
-    def sheets(self) -> tuple[PriceSheet, ...]:
-        return tuple(rule.sheet for rule in self.rules)

@@ -20,7 +20,6 @@ def test_cliff_tier_reprices_everything() -> None:
     rate = Rate(Decimal("1.25"), ((200_000, Decimal("2.5")),))
     assert rate.at(200_000) == Decimal("1.25")
     assert rate.at(200_001) == Decimal("2.5")
-    assert rate.highest() == Decimal("2.5")
 
 
 def test_last_rule_in_force_wins() -> None:
