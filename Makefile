@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/modelrouter route gpt-4o --input-tokens 2000 --max-output-tokens 500 --strategy cheapest --explain
+	$(BIN)/modelrouter db upgrade
+	$(BIN)/modelrouter route gpt-4o --input-tokens 2000 --max-output-tokens 500 --strategy cheapest --explain --save
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

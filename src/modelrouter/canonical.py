@@ -17,7 +17,7 @@ from typing import Any
 
 from modelrouter.money import exact_str
 
-__all__ = ["canonical_bytes", "canonical_hash", "to_jsonable"]
+__all__ = ["CANONICAL_JSON", "canonical_bytes", "canonical_hash", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,10 +38,12 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} canonically")
 
 
+# One encoder, made once: json.dumps builds a new one on every call with these options.
+CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_bytes(value: Any) -> bytes:
-    return json.dumps(
-        to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return CANONICAL_JSON.encode(to_jsonable(value)).encode("utf-8")
 
 
 def canonical_hash(value: Any) -> str:

@@ -353,6 +353,20 @@ class PolicyStack:
     def version(self) -> str:
         return "pol_" + canonical_hash(self._content)[:32]
 
+    @cached_property
+    def versions(self) -> dict[str, str | None]:
+        """The stack's version and each document's, as decisions record them."""
+        return {
+            "stack": self.version,
+            "platform": self.platform.version,
+            "tenant": None if self.tenant is None else self.tenant.version,
+        }
+
+    @cached_property
+    def effective_content(self) -> dict[str, Any]:
+        content: dict[str, Any] = to_jsonable(self.effective.to_dict())
+        return content
+
     @classmethod
     def from_content(cls, content: Mapping[str, Any]) -> PolicyStack:
         tenant = content.get("tenant")

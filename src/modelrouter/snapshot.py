@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from modelrouter.budgets import BudgetContext
-from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.errors import (
     CatalogVersionError,
@@ -50,7 +49,8 @@ def make_snapshot(
             "catalog_version": inputs.catalog.version,
             "policy": inputs.policy.content(),
             "policy_version": inputs.policy.version,
-            "effective_policy": to_jsonable(inputs.policy.effective.to_dict()),
+            "policy_versions": inputs.policy.versions,
+            "effective_policy": inputs.policy.effective_content,
             "signals": {key: read[key].to_dict() for key in sorted(read)},
             "budget": None if inputs.budget is None else inputs.budget.to_dict(),
         },

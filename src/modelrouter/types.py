@@ -239,5 +239,8 @@ class RoutingPlan:
 
 def json_hash(value: Any) -> str:
     """sha256 of canonical JSON, for values already made of JSON types."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(value).encode("utf-8")).hexdigest()
+
+
+# The canonical encoding (see canonical.py), made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

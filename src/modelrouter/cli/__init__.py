@@ -6,6 +6,7 @@ import typer
 
 from modelrouter.cli.catalog import app as catalog_app
 from modelrouter.cli.cost import cost_command
+from modelrouter.cli.db import app as db_app
 from modelrouter.cli.policy import app as policy_app
 from modelrouter.cli.replay import replay_command
 from modelrouter.cli.route import route_command
@@ -24,6 +25,7 @@ app.command("replay")(replay_command)
 app.command("cost")(cost_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

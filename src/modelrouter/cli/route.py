@@ -12,6 +12,7 @@ from rich.table import Table
 
 from modelrouter.cli.common import (
     csv_option,
+    err,
     fail,
     handle_errors,
     load_catalog,
@@ -22,6 +23,8 @@ from modelrouter.cli.common import (
 from modelrouter.money import display
 from modelrouter.request import Strategy
 from modelrouter.router import Router
+from modelrouter.store.database import create_engine_for, database_url, redact, upgrade
+from modelrouter.store.repository import Repository, decision_row
 from modelrouter.types import Candidate, Rejection, RoutingPlan
 
 __all__ = ["render_plan", "route_command"]
@@ -93,6 +96,21 @@ def render_rejections(rejections: tuple[Rejection, ...]) -> None:
     out.print(table)
 
 
+def _save(router: Router, plan: RoutingPlan) -> None:
+    url = database_url()
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine)
+        repository = Repository(engine)
+        repository.save_catalog(router.catalog)
+        repository.save_decisions([decision_row(plan)])
+    except Exception as exc:
+        fail(f"cannot store the decision in {redact(url)}: {type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+    err.print(f"stored decision {plan.decision_id} in {redact(url)}", highlight=False)
+
+
 def route_command(
     model: Annotated[str, typer.Argument(help="Alias, model id, or provider/model.")],
     input_tokens: Annotated[
@@ -142,6 +160,10 @@ def route_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the plan with its snapshot as JSON.")
     ] = False,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="Store the decision (MODELROUTER_DATABASE_URL) to replay it."),
+    ] = False,
 ) -> None:
     """Plan one request: primary, fallbacks, estimated cost and latency."""
     if (input_tokens is None) == (messages is None):
@@ -177,6 +199,8 @@ def route_command(
             {key: value for key, value in request.items() if value is not None},
             tenant_policy=load_policy(tenant_policy, "tenant policy"),
         )
+    if save:
+        _save(router, plan)
     if json_output:
         print(json.dumps(plan.to_dict(include_snapshot=True), indent=2, sort_keys=False))
     else:

@@ -1,0 +1,119 @@
+"""Routing throughput with decisions persisted, against without, on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/persist.py [--decisions N] [--postgres URL]
+
+For each backend: route N decisions with persistence off (the baseline, in the
+same process), then route them again submitting each to the ``DecisionWriter``
+and waiting at the end until every decision is committed. Prints decisions per
+second for both and the cost of persistence as a share of routing throughput.
+PostgreSQL defaults to a fresh database on 127.0.0.1:5432 (dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.router import Router
+from modelrouter.store.database import create_engine_for, upgrade
+from modelrouter.store.repository import Repository
+from modelrouter.store.writer import DecisionWriter
+
+
+def clock() -> Callable[[], datetime]:
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    moments = iter(start + timedelta(microseconds=i) for i in range(10**8))
+    return lambda: next(moments)
+
+
+def requests(count: int, tag: str) -> list[dict[str, object]]:
+    return [
+        {
+            "model": "gpt-4o",
+            "input_tokens": 2000 + i % 700,
+            "max_output_tokens": 500,
+            "request_id": f"{tag}-{i}",
+            "tenant_id": f"t{i % 5}",
+        }
+        for i in range(count)
+    ]
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds
+
+
+def run(label: str, url: str, catalog: Catalog, count: int, spool: Path) -> None:
+    engine = create_engine_for(url)
+    upgrade(engine)
+    repository = Repository(engine)
+    router = Router(catalog, clock=clock())
+    for request in requests(300, "warm"):
+        router.route(request)
+
+    batch = requests(count, "off")
+    start = time.perf_counter()
+    for request in batch:
+        router.route(request)
+    off = time.perf_counter() - start
+
+    batch = requests(count, "on")
+    writer = DecisionWriter(repository, spool).start()
+    start = time.perf_counter()
+    for request in batch:
+        writer.submit(router.route(request))
+    routed = time.perf_counter() - start
+    writer.flush()
+    committed = time.perf_counter() - start
+    writer.close()
+    stored = repository.count_decisions()
+    assert stored >= count, (stored, count)
+    engine.dispose()
+    print(
+        f"{label:10} off {rate(count, off):8.0f}/s   on {rate(count, routed):8.0f}/s routed, "
+        f"{rate(count, committed):8.0f}/s committed   cost "
+        f"{100 * (1 - off / committed):5.1f} % of throughput (all committed), "
+        f"{100 * (1 - off / routed):5.1f} % (routing loop)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=5000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    catalog = Catalog.bundled()
+    print(f"{args.decisions} decisions per run, bundled catalog, alias gpt-4o (3 deployments)")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        run(
+            "sqlite",
+            f"sqlite:///{folder / 'bench.db'}",
+            catalog,
+            args.decisions,
+            folder / "spool-sqlite.jsonl",
+        )
+        admin_url = "postgresql+psycopg://" + args.postgres.split("://", 1)[1]
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        name = f"modelrouter_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            base = args.postgres.rsplit("/", 1)[0]
+            run("postgresql", f"{base}/{name}", catalog, args.decisions, folder / "spool-pg.jsonl")
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The database schema. One migration history serves SQLite and PostgreSQL:
+JSON columns become JSONB on PostgreSQL, money is NUMERIC with enough scale
+for exact per-token arithmetic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "BudgetReservation",
+    "BudgetSpend",
+    "CatalogVersion",
+    "InferenceRequest",
+    "PlatformPolicy",
+    "Tenant",
+]
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+# 38 digits, 18 after the point: a per-token price times any token count fits exactly.
+Money = Numeric(38, 18, asdecimal=True)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InferenceRequest(Base):
+    """One routing decision; its actual cost once an outcome is reported."""
+
+    __tablename__ = "inference_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the decision id
+    request_id: Mapped[str] = mapped_column(String(200))
+    tenant_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    model: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[str] = mapped_column(String(20))
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    policy_versions: Mapped[dict[str, Any]] = mapped_column(Json)
+    plan_hash: Mapped[str] = mapped_column(String(80))
+    primary_deployment: Mapped[str] = mapped_column(String(400))
+    routing_snapshot: Mapped[dict[str, Any]] = mapped_column(Json)
+    actual_cost: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="routed")
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    __table_args__ = (
+        Index(None, "tenant_id", "created_at", "id"),
+        Index(None, "created_at", "id"),
+    )
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    routing_policy: Mapped[dict[str, Any]] = mapped_column(Json)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    # Optimistic concurrency: a write names the revision it read.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CatalogVersion(Base):
+    """Catalog content by version; never overwritten, so any decision replays."""
+
+    __tablename__ = "catalog_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlatformPolicy(Base):
+    """Every platform policy ever put; the highest ``seq`` is in force."""
+
+    __tablename__ = "platform_policies"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BudgetSpend(Base):
+    __tablename__ = "budget_spend"
+
+    tenant_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class BudgetReservation(Base):
+    __tablename__ = "budget_reservations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(200), index=True)
+    window_keys: Mapped[list[str]] = mapped_column(Json)
+    amount_usd: Mapped[Decimal] = mapped_column(Money)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # settled reservations stay as tombstones: a repeated outcome settles once.
+    settled: Mapped[int] = mapped_column(Integer, default=0)
