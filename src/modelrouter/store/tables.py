@@ -107,12 +107,16 @@ class BudgetSpend(Base):
 
 
 class BudgetReservation(Base):
+    """Money held for one decision in one budget window (a row per window)."""
+
     __tablename__ = "budget_reservations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(200), index=True)
-    window_keys: Mapped[list[str]] = mapped_column(Json)
+    window_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(200))
     amount_usd: Mapped[Decimal] = mapped_column(Money)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # settled reservations stay as tombstones: a repeated outcome settles once.
+    # Settled reservations stay as tombstones: a repeated outcome settles once.
     settled: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index(None, "tenant_id", "window_key", "settled"),)

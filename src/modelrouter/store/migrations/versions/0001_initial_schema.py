@@ -21,20 +21,18 @@ def upgrade() -> None:
     op.create_table(
         "budget_reservations",
         sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("window_key", sa.String(length=120), nullable=False),
         sa.Column("tenant_id", sa.String(length=200), nullable=False),
-        sa.Column(
-            "window_keys",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
         sa.Column("amount_usd", sa.Numeric(precision=38, scale=18), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("settled", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_budget_reservations")),
+        sa.PrimaryKeyConstraint("id", "window_key", name=op.f("pk_budget_reservations")),
     )
     with op.batch_alter_table("budget_reservations", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_budget_reservations_tenant_id"), ["tenant_id"], unique=False
+            batch_op.f("ix_budget_reservations_tenant_id_window_key_settled"),
+            ["tenant_id", "window_key", "settled"],
+            unique=False,
         )
 
     op.create_table(
@@ -142,6 +140,6 @@ def downgrade() -> None:
     op.drop_table("catalog_versions")
     op.drop_table("budget_spend")
     with op.batch_alter_table("budget_reservations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_budget_reservations_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_budget_reservations_tenant_id_window_key_settled"))
 
     op.drop_table("budget_reservations")
