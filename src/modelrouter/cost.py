@@ -17,6 +17,7 @@ from typing import Any
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.prices import PriceSheet, Rate, ResolvedPrice
 from modelrouter.errors import UnknownPriceError
+from modelrouter.money import EXACT as _EXACT
 from modelrouter.money import ZERO, exact_str, per_million
 from modelrouter.types import CostEstimate
 from modelrouter.usage import USAGE_UNITS, Usage
@@ -78,24 +79,23 @@ def estimate_cost(
     output_rate = _required(sheet, "output", deployment.id)
     fee = sheet.request.base if sheet.request is not None else ZERO
 
-    cached = 0
+    # Token counts times per-million rates, then one exact shift by 10^-6
+    # (scaleb changes only the exponent): no rounding anywhere.
+    tokens = Decimal(input_tokens)
+    per_m = tokens * input_rate.at(input_tokens)
     if cache_hit_ratio:
-        cached = int((Decimal(input_tokens) * cache_hit_ratio).to_integral_value(ROUND_FLOOR))
-    cache_rate = sheet.cache_read or input_rate  # no cache price: cached input bills as input
-    expected = (
-        per_million(input_tokens - cached, input_rate.at(input_tokens))
-        + per_million(cached, cache_rate.at(input_tokens))
-        + per_million(expected_output_tokens, output_rate.at(input_tokens))
-        + fee
-    )
+        cached = (tokens * cache_hit_ratio).to_integral_value(ROUND_FLOOR)
+        cache_rate = sheet.cache_read or input_rate  # no cache price: bills as input
+        per_m += cached * (cache_rate.at(input_tokens) - input_rate.at(input_tokens))
+    per_m += expected_output_tokens * output_rate.at(input_tokens)
+    expected = per_m.scaleb(-6, _EXACT) + fee
     worst: Decimal | None = None
     if max_output_tokens is not None:
         worst_input = worst_case_input_tokens(input_tokens, input_exact)
-        worst = (
-            per_million(worst_input, sheet.dearest_input(worst_input))
-            + per_million(max_output_tokens, sheet.dearest_output(worst_input))
-            + fee
+        worst_per_m = worst_input * sheet.dearest_input(worst_input) + max_output_tokens * (
+            sheet.dearest_output(worst_input)
         )
+        worst = worst_per_m.scaleb(-6, _EXACT) + fee
     tier = input_rate.tier_label(input_tokens)
     rule = f"{deployment.id} {resolved.rule}" + (f"; tier {tier}" if tier else "")
     estimate = CostEstimate(

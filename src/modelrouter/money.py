@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
 
-__all__ = ["MILLION", "ZERO", "display", "exact_str", "parse_decimal", "per_million"]
+__all__ = ["EXACT", "MILLION", "ZERO", "display", "exact_str", "parse_decimal", "per_million"]
 
 ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
 
 # 60 significant digits: far more than any token count times any price needs,
 # so multiplication and division by powers of ten stay exact.
-_EXACT = Context(prec=60)
+EXACT = Context(prec=60)
+_EXACT = EXACT
 
 
 def parse_decimal(value: object, *, what: str = "amount") -> Decimal:

@@ -21,6 +21,7 @@ from modelrouter.types import CostEstimate
 __all__ = ["Scored", "order_candidates", "weighted_draw"]
 
 _INF = Decimal("Infinity")
+_SCORE_PLACES = Decimal("1e-12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,25 +66,24 @@ def _normalised(value: Decimal, low: Decimal, width: Decimal) -> Decimal:
 
 
 def _balanced_keys(candidates: Sequence[Scored], weights: Weights) -> dict[str, Decimal]:
-    costs = [_cost(s) for s in candidates]
-    latencies = [_latency(s) for s in candidates]
-    qualities = [_quality_desc(s) for s in candidates]
-    spreads = (_spread(costs), _spread(latencies), _spread(qualities))
+    columns = (
+        (weights.cost, [_cost(s) for s in candidates]),
+        (weights.latency, [_latency(s) for s in candidates]),
+        (weights.quality, [_quality_desc(s) for s in candidates]),
+    )
     total = weights.cost + weights.latency + weights.quality
-    keys = {}
-    for s, values in zip(candidates, zip(costs, latencies, qualities, strict=True), strict=True):
-        score = sum(
-            (
-                weight * _normalised(value, low, width)
-                for weight, value, (low, width) in zip(
-                    (weights.cost, weights.latency, weights.quality), values, spreads, strict=True
-                )
-            ),
-            Decimal(0),
-        )
-        # Quantised so that equal scores compare equal whatever the division left.
-        keys[s.deployment.id] = (score / total).quantize(Decimal("1e-12"))
-    return keys
+    scores = [Decimal(0)] * len(candidates)
+    for weight, values in columns:
+        if not weight:
+            continue  # a zero weight: this column cannot move the order
+        low, width = _spread(values)
+        for index, value in enumerate(values):
+            scores[index] += weight * _normalised(value, low, width)
+    # Quantised so that equal scores compare equal whatever the division left.
+    return {
+        s.deployment.id: (score / total).quantize(_SCORE_PLACES)
+        for s, score in zip(candidates, scores, strict=True)
+    }
 
 
 def weighted_draw(group: Sequence[Scored], seed: str) -> list[Scored]:

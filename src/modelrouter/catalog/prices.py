@@ -68,6 +68,12 @@ class Rate:
         return None
 
 
+def _flat_max(rates: tuple[Rate, ...]) -> Decimal | None:
+    if not rates or any(rate.tiers for rate in rates):
+        return None
+    return max(rate.base for rate in rates)
+
+
 @dataclass(frozen=True, slots=True)
 class PriceSheet:
     input: Rate | None = None
@@ -86,13 +92,19 @@ class PriceSheet:
     # worst case; computed once because estimates read them per candidate.
     input_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
     output_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
+    _flat_input: Decimal | None = field(init=False, repr=False, compare=False)
+    _flat_output: Decimal | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         def present(units: tuple[str, ...]) -> tuple[Rate, ...]:
             return tuple(rate for unit in units if (rate := getattr(self, unit)) is not None)
 
-        object.__setattr__(self, "input_side", present(INPUT_SIDE))
-        object.__setattr__(self, "output_side", present(OUTPUT_SIDE))
+        input_side, output_side = present(INPUT_SIDE), present(OUTPUT_SIDE)
+        object.__setattr__(self, "input_side", input_side)
+        object.__setattr__(self, "output_side", output_side)
+        # Without tiers the dearest rate of a side never changes: compute it once.
+        object.__setattr__(self, "_flat_input", _flat_max(input_side))
+        object.__setattr__(self, "_flat_output", _flat_max(output_side))
 
     def rate(self, unit: str) -> Rate | None:
         rate: Rate | None = getattr(self, unit)
@@ -100,9 +112,13 @@ class PriceSheet:
 
     def dearest_input(self, total_input_tokens: int) -> Decimal:
         """The highest rate any input token can be billed at, at this tier."""
+        if self._flat_input is not None:
+            return self._flat_input
         return max(rate.at(total_input_tokens) for rate in self.input_side)
 
     def dearest_output(self, total_input_tokens: int) -> Decimal:
+        if self._flat_output is not None:
+            return self._flat_output
         return max(rate.at(total_input_tokens) for rate in self.output_side)
 
     def units(self) -> tuple[str, ...]:
