@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The HTTP service on the embedded defaults (SQLite under data/, the bundled catalog).
 run: $(STAMP)
 	$(BIN)/modelrouter db upgrade
-	$(BIN)/modelrouter route gpt-4o --input-tokens 2000 --max-output-tokens 500 --strategy cheapest --explain --save
+	$(BIN)/modelrouter serve --local-keys --host 127.0.0.1 --port $(or $(PORT),8080)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

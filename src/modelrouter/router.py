@@ -66,6 +66,10 @@ class Router:
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
 
+    def now(self) -> datetime:
+        """The router's clock (budget windows are read against it)."""
+        return self._clock()
+
     def _stack(self, tenant_policy: PolicyDocument | None) -> PolicyStack:
         if tenant_policy is None:
             return self._platform_stack
@@ -84,13 +88,16 @@ class Router:
         *,
         tenant_policy: PolicyDocument | None = None,
         signals: Mapping[str, DeploymentSignals] | None = None,
+        reserve: bool = True,
     ) -> RoutingPlan:
         """The plan for one request, with its snapshot attached.
 
         Raises ``InvalidInputError`` for a malformed request, ``UnknownModelError``
         for a name the catalog does not know, ``NoRouteError`` (listing every
         candidate and why it fell) when nothing is admissible, and
-        ``BudgetExceeded`` when the tenant's budget cannot cover the request."""
+        ``BudgetExceeded`` when the tenant's budget cannot cover the request.
+        ``reserve=False`` plans under the budgets without holding any money
+        (an estimate)."""
         valid = parse_request(request)
         now = self._clock()
         learned = (
@@ -113,6 +120,8 @@ class Router:
             budgeted = replace(inputs, budget=budget_context(tenant, windows, states))
             result = self._plan(budgeted)
             assert result.reserved_usd is not None
+            if not reserve:
+                return result
             try:
                 self.budgets.reserve(
                     tenant,

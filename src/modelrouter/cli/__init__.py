@@ -7,9 +7,11 @@ import typer
 from modelrouter.cli.catalog import app as catalog_app
 from modelrouter.cli.cost import cost_command
 from modelrouter.cli.db import app as db_app
+from modelrouter.cli.keys import app as keys_app
 from modelrouter.cli.policy import app as policy_app
 from modelrouter.cli.replay import replay_command
 from modelrouter.cli.route import route_command
+from modelrouter.cli.serve import serve_command
 
 __all__ = ["app", "main"]
 
@@ -26,6 +28,8 @@ app.command("cost")(cost_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,149 @@
+"""The FastAPI application: ``create_app()`` builds it, on the embedded
+defaults or on whatever the environment names (see README, Configuration)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelrouter import __version__
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.events import JsonLinesSink, NatsSink, sink_from_env
+from modelrouter.service.errors import error_body, install_error_handlers
+from modelrouter.service.routes import catalog, decisions, health, policies, routing
+from modelrouter.service.state import ServiceState
+from modelrouter.store.database import create_engine_for, data_dir, upgrade
+from modelrouter.store.keys import KeyStore
+from modelrouter.store.repository import Repository
+from modelrouter.store.writer import DecisionWriter
+from modelrouter.telemetry import Metrics, configure_tracing
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyLimit", "create_app"]
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+
+class BodyLimit:
+    """413 for a body over the limit, whether it declares its length or streams."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        refused = False
+
+        async def limited() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    refused = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            error_body("body_too_large", f"the body is larger than {self.limit} bytes")
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def build_state(
+    *,
+    database_url: str | None = None,
+    catalog: Catalog | None = None,
+    directory: Path | None = None,
+) -> ServiceState:
+    directory = directory or data_dir()
+    engine = create_engine_for(database_url)
+    upgrade(engine)
+    repository = Repository(engine)
+    in_use = catalog or Catalog.bundled()
+    repository.save_catalog(in_use)
+    metrics = Metrics()
+    events = sink_from_env(directory)
+    if isinstance(events, JsonLinesSink | NatsSink):  # both count what they drop
+        metrics.track_sink("events", events)
+    writer = DecisionWriter(repository, directory / "spool" / "decisions.jsonl").start()
+    limit = int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    return ServiceState(
+        engine=engine,
+        repository=repository,
+        keys=KeyStore(engine),
+        writer=writer,
+        catalog=in_use,
+        metrics=metrics,
+        events=events,
+        data_dir=directory,
+        max_body_bytes=limit,
+    )
+
+
+def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
+    """The service. Without ``state`` it is built at start-up from the
+    environment (``MODELROUTER_DATABASE_URL``, ``MODELROUTER_DATA_DIR``,
+    ``MODELROUTER_NATS_URL``, ``OTEL_*``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            app.state.service = build_state(**options)
+        configure_tracing()
+        try:
+            yield
+        finally:
+            app.state.service.close()
+
+    app = FastAPI(
+        title="modelrouter",
+        version=__version__,
+        summary="Which deployment serves a request, the fallbacks, the cost, and why.",
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    install_error_handlers(app)
+    for module in (routing, decisions, policies, catalog, health):
+        app.include_router(module.router)
+    limit = (
+        state.max_body_bytes
+        if state
+        else int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    )
+    app.add_middleware(BodyLimit, limit=limit)
+    return app

@@ -1,0 +1,109 @@
+"""One table from the error tree to HTTP statuses, and the JSON every error answers.
+
+Every error body is ``{"error": {"code": ..., "message": ..., <fields>}}``;
+a validation error names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelrouter.errors import (
+    BudgetExceeded,
+    CatalogVersionError,
+    InvalidInputError,
+    ModelRouterError,
+    NoRouteError,
+    ReplayMismatchError,
+    UnknownModelError,
+    UnknownPriceError,
+)
+from modelrouter.store.repository import StaleWrite, StoreUnavailable
+
+__all__ = ["ERROR_RESPONSES", "STATUS", "error_body", "install_error_handlers"]
+
+# Most specific first.
+STATUS: tuple[tuple[type[ModelRouterError], int], ...] = (
+    (BudgetExceeded, 402),
+    (UnknownModelError, 422),
+    (NoRouteError, 422),
+    (UnknownPriceError, 422),
+    (StaleWrite, 412),
+    (CatalogVersionError, 409),
+    (ReplayMismatchError, 409),
+    (StoreUnavailable, 503),
+    (InvalidInputError, 422),
+)
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _response("No valid API key"),
+    403: _response("The key's role may not do this"),
+    404: _response("Not found (or not visible to this key)"),
+    413: _response("Body too large"),
+    422: _response("Invalid input (the field is named), or no admissible route"),
+}
+
+
+def error_body(code: str, message: str, **fields: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **fields}}
+
+
+def status_of(exc: ModelRouterError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ModelRouterError)
+    async def _router_error(_: Request, exc: ModelRouterError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = sorted(exc.errors(), key=lambda e: -len(e.get("loc", ())))
+        loc = [str(part) for part in errors[0].get("loc", ()) if part != "body"] if errors else []
+        field = ".".join(loc) or "(body)"
+        message = str(errors[0].get("msg", "invalid")) if errors else "invalid request"
+        if errors and errors[0].get("type") == "extra_forbidden":
+            message = "unknown field"
+        return JSONResponse(
+            error_body("invalid_input", f"{field}: {message}", field=field), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            412: "precondition_failed",
+            413: "body_too_large",
+            428: "precondition_required",
+        }
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,140 @@
+"""The catalog: summary, models, aliases, and importing a layer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
+
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.model import Deployment
+from modelrouter.catalog.sources.litellm import import_litellm_config, import_litellm_cost_map
+from modelrouter.money import exact_str
+from modelrouter.service.auth import authenticate, not_found, require, state_of
+from modelrouter.service.errors import ERROR_RESPONSES
+from modelrouter.store.keys import Principal
+
+router = APIRouter(tags=["catalog"])
+
+
+def _deployment(d: Deployment) -> dict[str, Any]:
+    prices = None
+    if d.prices is not None:
+        prices = [
+            {
+                "rule": rule.label(),
+                "rates": {
+                    unit: exact_str(rate.base)
+                    for unit in rule.sheet.units()
+                    if (rate := rule.sheet.rate(unit)) is not None
+                },
+            }
+            for rule in d.prices.rules
+        ]
+    return {
+        "id": d.id,
+        "provider": d.provider,
+        "model": d.model,
+        "regions": list(d.regions),
+        "context_window": d.context_window,
+        "max_output_tokens": d.max_output_tokens,
+        "capabilities": {
+            name: getattr(d.capabilities, name)
+            for name in ("streaming", "tools", "vision", "json_schema", "reasoning")
+        },
+        "deprecated": d.deprecated,
+        "weight": d.weight,
+        "prices_per_million": prices,
+    }
+
+
+@router.get("/v1/catalog", responses=ERROR_RESPONSES)
+def catalog_summary(
+    http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    catalog = state_of(http).catalog
+    return {
+        "version": catalog.version,
+        "sources": list(catalog.sources),
+        "providers": len(catalog.providers),
+        "models": len(catalog.models),
+        "deployments": len(catalog.deployments),
+        "aliases": len(catalog.aliases),
+    }
+
+
+@router.get("/v1/catalog/models/{model_id}", responses=ERROR_RESPONSES)
+def catalog_model(
+    model_id: str, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    catalog = state_of(http).catalog
+    model = catalog.models.get(model_id)
+    if model is None:
+        raise not_found(f"model {model_id}")
+    quality = model.quality
+    return {
+        "id": model.id,
+        "name": model.name,
+        "vendor": model.vendor,
+        "quality": None
+        if quality is None
+        else {
+            "score": exact_str(quality.score),
+            "scale": quality.scale,
+            "source": quality.source,
+            "as_of": quality.as_of,
+        },
+        "deployments": [_deployment(d) for d in catalog.deployments_of(model_id)],
+    }
+
+
+@router.get("/v1/catalog/aliases", responses=ERROR_RESPONSES)
+def catalog_aliases(
+    http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    catalog = state_of(http).catalog
+    return {
+        "aliases": {
+            name: {
+                "targets": list(alias.targets),
+                "deployments": [d.id for d in catalog.alias_deployments(name) or ()],
+            }
+            for name, alias in sorted(catalog.aliases.items())
+        }
+    }
+
+
+class CatalogImport(BaseModel):
+    """A layer to lay over the catalog in use: our catalog document, LiteLLM's
+    cost map, or a LiteLLM proxy config (then it is the whole catalog)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["yaml", "litellm", "litellm-config"]
+    content: dict[str, Any]
+
+
+@router.post("/v1/catalog/import", responses=ERROR_RESPONSES)
+def catalog_import(
+    body: CatalogImport, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Validate, store the new catalog version, and route with it in this process."""
+    require(principal, "admin")
+    state = state_of(http)
+    warnings: tuple[str, ...] = ()
+    if body.format == "yaml":
+        catalog = state.catalog.layered("import", body.content)
+    elif body.format == "litellm":
+        result = import_litellm_cost_map(body.content, source="import")
+        catalog, warnings = state.catalog.layered("import", result.document), result.warnings
+    else:
+        result = import_litellm_config(body.content, state.catalog, source="import")
+        catalog, warnings = Catalog.from_layers([("import", result.document)]), result.warnings
+    state.repository.save_catalog(catalog)
+    state.use_catalog(catalog)
+    return {
+        "version": catalog.version,
+        "deployments": len(catalog.deployments),
+        "warnings": list(warnings),
+    }

@@ -1,0 +1,131 @@
+"""Tenant and platform policies (ETag and If-Match), and tenant spend."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
+
+from modelrouter.budgets import window_for
+from modelrouter.money import exact_str
+from modelrouter.policy import PolicyStack, parse_policy
+from modelrouter.router import DEFAULT_TENANT
+from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
+from modelrouter.service.errors import ERROR_RESPONSES, _response
+from modelrouter.store.keys import Principal
+
+router = APIRouter(tags=["policies"])
+
+PUT_RESPONSES = {
+    **ERROR_RESPONSES,
+    412: _response("If-Match does not name the current revision"),
+    428: _response("If-Match is required to change an existing policy"),
+}
+
+
+def _etag(revision: int) -> str:
+    return f'"r{revision}"'
+
+
+def _revision(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.startswith("r") or not tag[1:].isdigit():
+        raise HTTPException(412, f"If-Match {if_match!r} is not an ETag this API returned")
+    return int(tag[1:])
+
+
+@router.get("/v1/tenants/{tenant_id}/policy", responses=ERROR_RESPONSES)
+def get_tenant_policy(
+    tenant_id: str,
+    http: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> dict[str, Any]:
+    require(principal, "admin", "tenant")
+    if not can_see_tenant(principal, tenant_id):
+        raise not_found(f"tenant {tenant_id}")
+    stored = state_of(http).repository.get_tenant_policy(tenant_id)
+    if stored is None:
+        raise not_found(f"policy for tenant {tenant_id}")
+    policy, revision = stored
+    response.headers["ETag"] = _etag(revision)
+    return {"tenant_id": tenant_id, "version": policy.version, "policy": policy.content()}
+
+
+@router.put("/v1/tenants/{tenant_id}/policy", responses=PUT_RESPONSES)
+def put_tenant_policy(
+    tenant_id: str,
+    http: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(authenticate)],
+    document: Annotated[dict[str, Any], Body()],
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Replace a tenant's overlay. Changing an existing one needs the ETag it
+    was read with in If-Match; a stale one answers 412."""
+    require(principal, "admin")
+    state = state_of(http)
+    policy = parse_policy(document, source=f"tenant {tenant_id} policy")
+    current = state.repository.get_tenant_policy(tenant_id)
+    expected = _revision(if_match)
+    if current is not None and expected is None:
+        raise HTTPException(428, "this tenant has a policy: send If-Match with its ETag")
+    revision = state.repository.put_tenant_policy(tenant_id, policy, expected_revision=expected)
+    state.forget_policies(tenant_id)
+    response.headers["ETag"] = _etag(revision)
+    return {"tenant_id": tenant_id, "version": policy.version, "revision": revision}
+
+
+@router.get("/v1/tenants/{tenant_id}/spend", responses=ERROR_RESPONSES)
+def get_spend(
+    tenant_id: str, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """Spent and reserved money in every budget window that applies to the tenant."""
+    require(principal, "admin", "tenant")
+    if not can_see_tenant(principal, tenant_id):
+        raise not_found(f"tenant {tenant_id}")
+    state = state_of(http)
+    router_ = state.router()
+    tenant_policy, _ = state.tenant_policy(tenant_id)
+    stack = PolicyStack(router_.platform_policy, tenant_policy)
+    now = router_.now()
+    budgets = []
+    for budget in stack.effective.budgets:
+        window = window_for(budget, now)
+        [usage] = router_.budgets.state(tenant_id or DEFAULT_TENANT, [window.key], now)
+        budgets.append(
+            {
+                "period": window.period,
+                "limit_usd": exact_str(window.limit_usd),
+                "spent_usd": exact_str(usage.spent),
+                "reserved_usd": exact_str(usage.reserved),
+                "resets_at": window.resets_at.isoformat(),
+            }
+        )
+    return {"tenant_id": tenant_id, "budgets": budgets}
+
+
+@router.get("/v1/platform/policy", responses=ERROR_RESPONSES)
+def get_platform_policy(
+    http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    require(principal, "admin")
+    policy = state_of(http).router().platform_policy
+    return {"version": policy.version, "policy": policy.content()}
+
+
+@router.put("/v1/platform/policy", responses=ERROR_RESPONSES)
+def put_platform_policy(
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    document: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Put a new platform policy in force (every version is kept)."""
+    require(principal, "admin")
+    state = state_of(http)
+    policy = parse_policy(document, source="platform policy")
+    state.repository.put_platform_policy(policy)
+    state.forget_policies()
+    return {"version": policy.version}

@@ -1,0 +1,91 @@
+"""POST /v1/route and POST /v1/estimate."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from modelrouter.errors import ModelRouterError, NoRouteError
+from modelrouter.events import decision_event
+from modelrouter.request import RouteRequest
+from modelrouter.service.auth import authenticate, require, state_of
+from modelrouter.service.errors import ERROR_RESPONSES, _response
+from modelrouter.store.keys import Principal
+from modelrouter.telemetry import failure_result, span
+from modelrouter.types import RoutingPlan
+
+router = APIRouter(tags=["routing"])
+
+ROUTE_RESPONSES = {**ERROR_RESPONSES, 402: _response("The tenant's budget cannot cover it")}
+
+
+def _scoped(principal: Principal, request: RouteRequest) -> RouteRequest:
+    require(principal, "admin", "gateway", "tenant")
+    if principal.role != "tenant":
+        return request
+    if request.tenant_id not in (None, principal.tenant_id):
+        raise HTTPException(403, "a tenant key routes for its own tenant only")
+    return request.model_copy(update={"tenant_id": principal.tenant_id})
+
+
+def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
+    state = state_of(http)
+    tenant_policy, _ = state.tenant_policy(request.tenant_id)
+    started = time.perf_counter()
+    try:
+        with span("route", model=request.model, tenant=request.tenant_id):
+            plan = state.router().route(request, tenant_policy=tenant_policy, reserve=reserve)
+    except ModelRouterError as exc:
+        result = failure_result(exc)
+        if result is not None:
+            rejections = exc.rejections if isinstance(exc, NoRouteError) else ()
+            strategy = request.strategy.value if request.strategy else None
+            state.metrics.observe_failure(
+                result, strategy, time.perf_counter() - started, rejections=rejections
+            )
+        raise
+    state.metrics.observe_decision(plan, time.perf_counter() - started)
+    return plan
+
+
+@router.post("/v1/route", responses=ROUTE_RESPONSES)
+def route(
+    body: RouteRequest,
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    include: Annotated[Literal["snapshot"] | None, Query()] = None,
+) -> dict[str, Any]:
+    """Plan a request: primary, fallbacks, estimates, every rejection. The
+    decision is recorded (off the hot path) and answers by ``decision_id``."""
+    request = _scoped(principal, body)
+    state = state_of(http)
+    plan = _plan(http, request, reserve=True)
+    state.writer.submit(plan)
+    state.recent.put(plan)
+    state.events.publish(decision_event(plan))
+    return plan.to_dict(include_snapshot=include == "snapshot")
+
+
+@router.post("/v1/estimate", responses=ROUTE_RESPONSES)
+def estimate(
+    body: RouteRequest, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """What the request would cost on each hop, without recording a decision or
+    holding budget."""
+    plan = _plan(http, _scoped(principal, body), reserve=False)
+    return {
+        "model": plan.model,
+        "strategy": plan.strategy,
+        "catalog_version": plan.catalog_version,
+        "hops": [
+            {
+                "deployment": hop.deployment,
+                "estimate": hop.estimate.to_dict(),
+                "expected_latency_ms": hop.to_dict()["expected_latency_ms"],
+            }
+            for hop in plan.chain
+        ],
+        "rejected": [rejection.to_dict() for rejection in plan.rejected],
+    }
