@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Rewrite the committed OpenAPI document from the app (a test checks it is current).
+openapi: $(STAMP)
+	$(BIN)/python -c "import json; from modelrouter.service.app import create_app; \
+	print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))" > docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/route.py

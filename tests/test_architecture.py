@@ -1,5 +1,5 @@
 """The core imports nothing from the outer ring (service, store, signals
-backends, telemetry, cli); the outer ring depends on the core, never the reverse."""
+backends, telemetry, events, cli); the outer ring depends on the core, never the reverse."""
 
 from __future__ import annotations
 
@@ -12,10 +12,23 @@ OUTER = (
     "modelrouter.service",
     "modelrouter.store",
     "modelrouter.telemetry",
+    "modelrouter.events",
     "modelrouter.signals",
 )
 # Modules that do I/O must not sit in the core either.
-IO_MODULES = ("socket", "sqlalchemy", "redis", "httpx", "requests", "fastapi", "psycopg")
+IO_MODULES = (
+    "socket",
+    "sqlalchemy",
+    "redis",
+    "httpx",
+    "requests",
+    "fastapi",
+    "psycopg",
+    "nats",
+    "uvicorn",
+    "prometheus_client",
+    "opentelemetry",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -35,7 +48,7 @@ def _core_files() -> list[Path]:
         path
         for path in PACKAGE.rglob("*.py")
         if not (set(path.relative_to(PACKAGE).parts[:-1]) & outer_dirs)
-        and path.name not in {"telemetry.py", "__main__.py"}
+        and path.name not in {"telemetry.py", "events.py", "__main__.py"}
     ]
 
 

@@ -7,12 +7,13 @@ defaults are made explicit so a replay needs nothing but this value.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from modelrouter.canonical import canonical_hash, to_jsonable
+from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.model import Feature
 from modelrouter.policy import EffectiveList, EffectivePolicy
 from modelrouter.request import RouteRequest, Strategy, Weights
@@ -157,8 +158,10 @@ def normalize(
     if request_id is None:
         # No id given: derive one from the content, so the same request takes
         # the same path. Gateways pass their own id to spread weighted load.
-        content = request.model_dump(mode="json", exclude={"timestamp", "request_id"})
-        request_id = "req_" + canonical_hash(content)[:24]
+        # Message extras may hold any JSON (floats too): hash their JSON text,
+        # which is stable, rather than the float-free canonical form.
+        content = request.model_dump_json(exclude={"timestamp", "request_id"})
+        request_id = "req_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:24]
     expected_output, expected_source = _expected_output(request, learned_output_tokens)
     return NormalizedRequest(
         model=request.model,

@@ -55,14 +55,31 @@ class Received:
     event: dict[str, Any]
 
 
-async def _connect(url: str) -> NatsClient:
-    return await nats.connect(url, connect_timeout=2, allow_reconnect=False)
+async def _connect(url: str, errors: list[Exception] | None = None) -> NatsClient:
+    async def keep(error: Exception) -> None:
+        if errors is not None:
+            errors.append(error)
+
+    # nats-py retries even a first connection max_reconnect_attempts times
+    # (allow_reconnect does not stop that): two quick attempts, then give up.
+    return await nats.connect(
+        url,
+        connect_timeout=2,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0,
+        error_cb=keep,
+    )
 
 
 async def _check_jetstream(url: str) -> None:
-    client = await _connect(url)
+    errors: list[Exception] = []
     try:
-        await client.jetstream(timeout=2).account_info()
+        client = await _connect(url, errors)
+    except nats.errors.NoServersError:
+        raise errors[-1] if errors else nats.errors.NoServersError() from None
+    try:
+        await client.jetstream(timeout=2).account_info()  # JetStream is enabled
     finally:
         await client.close()
 

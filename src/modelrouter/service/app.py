@@ -122,13 +122,16 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if getattr(app.state, "service", None) is None:
+        owned = getattr(app.state, "service", None) is None
+        if owned:
             app.state.service = build_state(**options)
         configure_tracing()
         try:
             yield
         finally:
-            app.state.service.close()
+            if owned:  # a state handed in is closed by whoever made it
+                app.state.service.close()
+                app.state.service = None
 
     app = FastAPI(
         title="modelrouter",

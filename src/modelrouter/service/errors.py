@@ -58,11 +58,14 @@ def _response(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _response("The body is not JSON"),
     401: _response("No valid API key"),
     403: _response("The key's role may not do this"),
     404: _response("Not found (or not visible to this key)"),
     413: _response("Body too large"),
     422: _response("Invalid input (the field is named), or no admissible route"),
+    409: _response("A catalog version the store does not hold"),
+    503: _response("The store is unavailable, or the decision is not stored yet"),
 }
 
 
@@ -94,6 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {
+            400: "malformed_body",
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",

@@ -19,7 +19,7 @@ from modelrouter.store.budgets import SqlBudgetStore
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
-from modelrouter.telemetry import Metrics
+from modelrouter.telemetry import Metrics, shutdown_tracing
 from modelrouter.types import RoutingPlan
 
 __all__ = ["POLICY_CACHE_SECONDS", "RecentPlans", "ServiceState"]
@@ -122,4 +122,5 @@ class ServiceState:
     def close(self) -> None:
         self.writer.close()
         self.events.close()
+        shutdown_tracing()
         self.engine.dispose()
