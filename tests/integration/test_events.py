@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -291,3 +292,35 @@ def test_the_sink_reconnects_after_the_link_is_cut(
     received = asyncio.run(_receive(nats_url, names.stream, names.decisions, want=want))
     # Each once: a publish retried after the cut carries the same Nats-Msg-Id.
     assert sorted(r.event["request_id"] for r in received) == ["r0", "r1", "r2"]
+
+
+def test_the_service_publishes_the_event_of_a_routed_request(
+    nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The HTTP service with MODELROUTER_NATS_URL set: POST /v1/route, then the
+    # decision's event is read back from JetStream.
+    from fastapi.testclient import TestClient
+
+    from modelrouter.service.app import build_state, create_app
+
+    monkeypatch.setenv("MODELROUTER_NATS_URL", nats_url)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    state = build_state(database_url=f"sqlite:///{tmp_path / 'svc.db'}", directory=tmp_path)
+    key = state.keys.create("gateway")
+    try:
+        with TestClient(create_app(state)) as client:
+            answer = client.post(
+                "/v1/route",
+                json={"model": "gpt-4o-mini", "input_tokens": 700, "request_id": uuid.uuid4().hex},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert answer.status_code == 200, answer.text
+            decision_id = answer.json()["decision_id"]
+    finally:
+        state.close()  # drains the sink
+    received = asyncio.run(
+        _receive(nats_url, STREAM, DECISIONS_SUBJECT, want={decision_id}, since=since)
+    )
+    mine = [r.event for r in received if r.event.get("decision_id") == decision_id]
+    assert len(mine) == 1
+    assert mine[0]["plan_hash"] == answer.json()["plan_hash"]
