@@ -3,6 +3,7 @@ defaults or on whatever the environment names (see README, Configuration)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import AsyncIterator
@@ -100,8 +101,19 @@ def build_state(
     events = sink_from_env(directory)
     if isinstance(events, JsonLinesSink | NatsSink):  # both count what they drop
         metrics.track_sink("events", events)
-    writer = DecisionWriter(repository, directory / "spool" / "decisions.jsonl").start()
+    writer = DecisionWriter(
+        repository,
+        directory / "spool" / "decisions.jsonl",
+        batch_size=100,  # short batches: the writer holds the interpreter less at a time
+    ).start()
     limit = int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    # The catalog and its indexes are ~10^5 long-lived objects: move them out of
+    # the collector's sight, or every full collection walks them mid-request.
+    gc.collect()
+    gc.freeze()
+    # Each request allocates thousands of short-lived objects and makes no
+    # cycles worth chasing often: collect young objects far less eagerly.
+    gc.set_threshold(50_000, 20, 20)
     return ServiceState(
         engine=engine,
         repository=repository,

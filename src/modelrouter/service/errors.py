@@ -6,9 +6,10 @@ a validation error names the field.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,7 +26,7 @@ from modelrouter.errors import (
 )
 from modelrouter.store.repository import StaleWrite, StoreUnavailable
 
-__all__ = ["ERROR_RESPONSES", "STATUS", "error_body", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "STATUS", "error_body", "install_error_handlers", "json_response"]
 
 # Most specific first.
 STATUS: tuple[tuple[type[ModelRouterError], int], ...] = (
@@ -67,6 +68,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _response("A catalog version the store does not hold"),
     503: _response("The store is unavailable, or the decision is not stored yet"),
 }
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """A JSON answer for content already made of JSON types, encoded once."""
+    body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def error_body(code: str, message: str, **fields: Any) -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from modelrouter.errors import ModelRouterError, NoRouteError
 from modelrouter.events import decision_event
 from modelrouter.request import RouteRequest
 from modelrouter.service.auth import authenticate, require, state_of
-from modelrouter.service.errors import ERROR_RESPONSES, _response
+from modelrouter.service.errors import ERROR_RESPONSES, _response, json_response
 from modelrouter.store.keys import Principal
 from modelrouter.telemetry import failure_result, span
 from modelrouter.types import RoutingPlan
@@ -50,13 +51,23 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
     return plan
 
 
-@router.post("/v1/route", responses=ROUTE_RESPONSES)
-def route(
+PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The plan: decision_id, primary, fallbacks, rejected, plan_hash",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.post(
+    "/v1/route", responses={**PLAN_RESPONSE, **ROUTE_RESPONSES}, response_class=JSONResponse
+)
+async def route(
     body: RouteRequest,
     http: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     include: Annotated[Literal["snapshot"] | None, Query()] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Plan a request: primary, fallbacks, estimates, every rejection. The
     decision is recorded (off the hot path) and answers by ``decision_id``."""
     request = _scoped(principal, body)
@@ -65,7 +76,10 @@ def route(
     state.writer.submit(plan)
     state.recent.put(plan)
     state.events.publish(decision_event(plan))
-    return plan.to_dict(include_snapshot=include == "snapshot")
+    # Routing is CPU work with no blocking I/O (policies and keys are cached,
+    # the decision is queued), so it runs on the event loop, and the plan,
+    # already made of JSON types, is encoded once without FastAPI's re-encoding.
+    return json_response(plan.to_dict(include_snapshot=include == "snapshot"))
 
 
 @router.post("/v1/estimate", responses=ROUTE_RESPONSES)

@@ -1,0 +1,218 @@
+"""Routes per second and latency through the HTTP service, over loopback.
+
+    .venv/bin/python benchmarks/http.py [--seconds S] [--postgres URL]
+
+Starts ``modelrouter serve`` (uvicorn) with 1 and 2 workers, on SQLite and on
+a fresh PostgreSQL database, and drives ``POST /v1/route`` from this process
+with 1, 16 and 64 concurrent connections for a fixed time each. The load comes
+from ``wrk`` (Debian's package; a C load generator, every request with its own
+request id) when it is installed, else from httpx in this process (much more
+costly for the client). Prints routes/s and latency p50/p90/p99 in ms. Client
+and server share this machine's 2 cores: the figures include the client's cost.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named http.py: take its folder off the import path, or it would
+# shadow the standard library's http package that httpx imports.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+
+import httpx
+from sqlalchemy import create_engine, text
+
+BODY = {"model": "gpt-4o", "input_tokens": 2000, "max_output_tokens": 500}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "modelrouter",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not become ready")
+
+
+async def drive(url: str, key: str, concurrency: int, seconds: float) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {key}"}
+
+    async def worker(index: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+            sent = 0
+            while time.monotonic() < stop:
+                start_at = time.perf_counter()
+                response = await client.post(
+                    "/v1/route", json={**BODY, "request_id": f"{index}-{sent}-{uuid.uuid4().hex}"}
+                )
+                latencies.append((time.perf_counter() - start_at) * 1000)
+                sent += 1
+                if response.status_code != 200:
+                    errors += 1
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return errors, latencies
+
+
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"model": "gpt-4o", "input_tokens": %d, "max_output_tokens": 500, "request_id": "%s-%d"}',
+    2000 + counter % 500, tostring(os.time()) .. tostring(math.random(1e9)), counter)
+  return wrk.format("POST", "/v1/route", nil, body)
+end
+"""
+
+
+def drive_wrk(
+    url: str, key: str, concurrency: int, seconds: float
+) -> tuple[float, dict[str, float]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, concurrency)}",
+            f"-c{concurrency}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "-H",
+            "Content-Type: application/json",
+            "-s",
+            script.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    os.unlink(script.name)
+    rate = 0.0
+    latency: dict[str, float] = {}
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            rate = float(parts[1])
+        elif len(parts) == 2 and parts[0].endswith("%") and parts[0] in {"50%", "90%", "99%"}:
+            value = parts[1]
+            unit = next(u for u in ("us", "ms", "s") if value.endswith(u))
+            latency[parts[0]] = float(value[: -len(unit)]) * units[unit]
+        elif "Non-2xx" in line:
+            latency["errors"] = float(parts[-1])
+    return rate, latency
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
+
+
+def run_backend(label: str, env: dict[str, str], seconds: float) -> None:
+    key = subprocess.run(
+        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for workers in (1, 2):
+        port = free_port()
+        server = start(env, workers, port)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(drive(url, key, 4, 1.0))  # warm up every worker
+            for concurrency in (1, 16, 64):
+                if shutil.which("wrk"):
+                    rate, lat = drive_wrk(url, key, concurrency, seconds)
+                    p50, p90, p99 = lat["50%"], lat["90%"], lat["99%"]
+                    errors = int(lat.get("errors", 0))
+                else:
+                    errors, latencies = asyncio.run(drive(url, key, concurrency, seconds))
+                    rate = len(latencies) / seconds
+                    p50 = statistics.median(latencies)
+                    p90, p99 = percentile(latencies, 0.9), percentile(latencies, 0.99)
+                print(
+                    f"{label:10} workers {workers}  concurrency {concurrency:3}  "
+                    f"{rate:7.0f} routes/s  p50 {p50:7.2f} ms  p90 {p90:7.2f} ms  "
+                    f"p99 {p99:7.2f} ms  errors {errors}"
+                )
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        base = {**os.environ, "MODELROUTER_DATA_DIR": str(folder)}
+        base.pop("MODELROUTER_NATS_URL", None)
+        run_backend(
+            "sqlite",
+            {**base, "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"},
+            args.seconds,
+        )
+        admin = create_engine(
+            "postgresql+psycopg://" + args.postgres.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+        )
+        name = f"modelrouter_http_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
+            run_backend("postgresql", {**base, "MODELROUTER_DATABASE_URL": url}, args.seconds)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
