@@ -35,6 +35,7 @@ __all__ = [
     "MemoryBudgetStore",
     "WindowState",
     "budget_context",
+    "exceeded",
     "window_for",
 ]
 
@@ -84,6 +85,21 @@ def window_for(budget: Budget, at: datetime) -> BudgetWindow:
 class WindowState:
     spent: Decimal
     reserved: Decimal
+
+
+def exceeded(
+    tenant: str, window: BudgetWindow, state: WindowState, requested: Decimal
+) -> BudgetExceeded:
+    """The error a full window answers, with every figure behind it."""
+    return BudgetExceeded(
+        tenant=tenant,
+        period=window.period,
+        limit=window.limit_usd,
+        spent=state.spent,
+        reserved=state.reserved,
+        requested=requested,
+        resets_at=window.resets_at,
+    )
 
 
 class BudgetStore(Protocol):
@@ -159,15 +175,7 @@ class MemoryBudgetStore:
             for window in windows:
                 state = self._state(tenant, window.key)
                 if state.spent + state.reserved + amount > window.limit_usd:
-                    raise BudgetExceeded(
-                        tenant=tenant,
-                        period=window.period,
-                        limit=window.limit_usd,
-                        spent=state.spent,
-                        reserved=state.reserved,
-                        requested=amount,
-                        resets_at=window.resets_at,
-                    )
+                    raise exceeded(tenant, window, state, amount)
             self._reservations[reservation_id] = _Reservation(
                 tenant, tuple(dict.fromkeys(w.key for w in windows)), amount, expires_at
             )
@@ -232,15 +240,7 @@ def budget_context(
     for window, state in zip(windows, states, strict=True):
         committed = state.spent + state.reserved
         if committed >= window.limit_usd:
-            raise BudgetExceeded(
-                tenant=tenant,
-                period=window.period,
-                limit=window.limit_usd,
-                spent=state.spent,
-                reserved=state.reserved,
-                requested=ZERO,
-                resets_at=window.resets_at,
-            )
+            raise exceeded(tenant, window, state, ZERO)
         left = window.limit_usd - committed
         remaining = left if remaining is None else min(remaining, left)
         pct = window.soft_limit_pct

@@ -17,8 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from modelrouter.budgets import BudgetWindow, WindowState
-from modelrouter.errors import BudgetExceeded
+from modelrouter.budgets import BudgetWindow, WindowState, exceeded
 from modelrouter.money import ZERO
 from modelrouter.store.tables import BudgetReservation, BudgetSpend
 
@@ -85,15 +84,7 @@ class SqlBudgetStore:
             for window in windows:
                 state = self._state(connection, tenant, window.key, now)
                 if state.spent + state.reserved + amount > window.limit_usd:
-                    raise BudgetExceeded(
-                        tenant=tenant,
-                        period=window.period,
-                        limit=window.limit_usd,
-                        spent=state.spent,
-                        reserved=state.reserved,
-                        requested=amount,
-                        resets_at=window.resets_at,
-                    )
+                    raise exceeded(tenant, window, state, amount)
             connection.execute(
                 self._insert(BudgetReservation),
                 [
