@@ -95,9 +95,18 @@ def test_outcome_is_priced_once(client: TestClient, keys: dict[str, dict[str, st
     plan = routed(client, keys["gateway"], model="claude-sonnet-4-5", tenant_id="acme")
     body = json.loads((FIXTURES / "responses" / "anthropic_message_cache_1h.json").read_text())
     url = f"/v1/decisions/{plan['decision_id']}/outcome"
-    first = client.post(url, json={"usage": body, "api": "anthropic"}, headers=keys["gateway"])
+    first = client.post(
+        url,
+        json={"usage": body, "api": "anthropic", "latency_ms": 812, "ttft_ms": 240, "status": "ok"},
+        headers=keys["gateway"],
+    )
     assert first.status_code == 200, first.text
     assert first.json()["duplicate"] is False
+    assert first.json()["actual_cost"]["report"] == {
+        "latency_ms": "812",
+        "ttft_ms": "240",
+        "status": "ok",
+    }
     total = first.json()["actual_cost"]["total_usd"]
     again = client.post(
         url, json={"usage": {"input_tokens": 9, "output_tokens": 9}}, headers=keys["gateway"]
@@ -141,6 +150,14 @@ def test_a_tenant_key_sees_nothing_of_another_tenant(
     assert [d["decision"]["decision_id"] for d in listing] == [mine["decision_id"]]
     foreign = client.post("/v1/route", json={**ROUTE, "tenant_id": "globex"}, headers=keys["acme"])
     assert foreign.status_code == 403
+    guess = client.post("/v1/estimate", json={**ROUTE, "tenant_id": "globex"}, headers=keys["acme"])
+    assert guess.status_code == 403
+    overwrite = client.put("/v1/tenants/globex/policy", json={}, headers=keys["acme"])
+    assert overwrite.status_code == 403
+    settle = client.post(
+        f"/v1/decisions/{other}/outcome", json={"usage": {"input_tokens": 1}}, headers=keys["acme"]
+    )
+    assert settle.status_code == 403
     assert client.get("/v1/tenants/acme/spend", headers=keys["acme"]).status_code == 200
 
 

@@ -162,10 +162,15 @@ class Repository:
             row = session.get(InferenceRequest, decision_id)
             return None if row is None else _stored(row)
 
-    def record_outcome(self, decision_id: str, cost: ActualCost) -> tuple[dict[str, Any], bool]:
-        """Store the actual cost once. Returns (the stored cost, whether this
-        call stored it): a repeated report leaves the first one in place."""
+    def record_outcome(
+        self, decision_id: str, cost: ActualCost, report: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Store the actual cost once, with what the gateway reported beside it
+        (latency, status). Returns (the stored cost, whether this call stored
+        it): a repeated report leaves the first one in place."""
         payload = cost.to_dict()
+        if report:
+            payload["report"] = report
         with self.engine.begin() as connection:
             result = connection.execute(
                 update(InferenceRequest)

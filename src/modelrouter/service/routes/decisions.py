@@ -73,8 +73,9 @@ def record_outcome(
         cost = state.router().record_outcome(plan, usage, deployment=body.deployment)
     if stored is None:
         state.writer.flush(timeout=5)  # the decision may still be on its way to the database
+    report = body.model_dump(mode="json", exclude={"usage", "api"}, exclude_none=True)
     try:
-        payload, new = state.repository.record_outcome(decision_id, cost)
+        payload, new = state.repository.record_outcome(decision_id, cost, report)
     except LookupError:
         raise HTTPException(503, "the decision is not stored yet; report again") from None
     if new:
