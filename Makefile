@@ -38,7 +38,7 @@ openapi: $(STAMP)
 	print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))" > docs/openapi.json
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/route.py
+	$(BIN)/python -m benchmarks.route
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

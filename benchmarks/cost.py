@@ -1,6 +1,6 @@
 """Time to price one usage exactly, against genai-prices in the same process.
 
-    .venv/bin/python benchmarks/cost.py [--samples N]
+    .venv/bin/python -m benchmarks.cost [--samples N]
 
 Prices the same usages on the same entries three ways and prints median and
 p99 in µs: ``actual_cost`` (ours), genai-prices' ``ModelInfo.calc_price`` on
@@ -9,6 +9,13 @@ The ratio column divides by ours.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run directly, this folder would come first on the import path, and its
+# http.py would shadow the standard library's http: take it off.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import statistics

@@ -1,6 +1,6 @@
 """Routes per second and latency through the HTTP service, over loopback.
 
-    .venv/bin/python benchmarks/http.py [--seconds S] [--postgres URL]
+    .venv/bin/python -m benchmarks.http [--seconds S] [--postgres URL]
 
 Starts ``modelrouter serve`` (uvicorn) with 1 and 2 workers, on SQLite and on
 a fresh PostgreSQL database, and drives ``POST /v1/route`` from this process

@@ -1,6 +1,6 @@
 """Routing throughput with decisions persisted, against without, on SQLite and PostgreSQL.
 
-    .venv/bin/python benchmarks/persist.py [--decisions N] [--postgres URL]
+    .venv/bin/python -m benchmarks.persist [--decisions N] [--postgres URL]
 
 For each backend: route N decisions with persistence off (the baseline, in the
 same process), then route them again submitting each to the ``DecisionWriter``
@@ -10,6 +10,13 @@ PostgreSQL defaults to a fresh database on 127.0.0.1:5432 (dropped afterwards).
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run directly, this folder would come first on the import path, and its
+# http.py would shadow the standard library's http: take it off.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import tempfile

@@ -1,6 +1,6 @@
 """Per-decision routing time, and start-up cost of the bundled catalog.
 
-    .venv/bin/python benchmarks/route.py [--decisions N]
+    .venv/bin/python -m benchmarks.route [--decisions N]
 
 For an alias of 10 candidates in synthetic catalogs of 100, 2,000 and 20,000
 deployments it prints the median and p99 of one full ``Router.route`` call
@@ -12,6 +12,13 @@ the bundled catalog, and reads their peak resident memory.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run directly, this folder would come first on the import path, and its
+# http.py would shadow the standard library's http: take it off.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import statistics
