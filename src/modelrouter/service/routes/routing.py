@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from modelrouter.errors import ModelRouterError, NoRouteError
 from modelrouter.events import decision_event
@@ -51,6 +52,12 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
     return plan
 
 
+def _holds_budget(http: Request, request: RouteRequest) -> bool:
+    state = state_of(http)
+    tenant_policy, _ = state.tenant_policy(request.tenant_id)
+    return bool(state.router().platform_policy.budgets or (tenant_policy and tenant_policy.budgets))
+
+
 PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The plan: decision_id, primary, fallbacks, rejected, plan_hash",
@@ -72,12 +79,16 @@ async def route(
     decision is recorded (off the hot path) and answers by ``decision_id``."""
     request = _scoped(principal, body)
     state = state_of(http)
-    plan = _plan(http, request, reserve=True)
+    if _holds_budget(http, request):
+        # Reserving budget is a database transaction: off the event loop.
+        plan = await run_in_threadpool(_plan, http, request, True)
+    else:
+        plan = _plan(http, request, reserve=True)
     state.writer.submit(plan)
     state.recent.put(plan)
     state.events.publish(decision_event(plan))
-    # Routing is CPU work with no blocking I/O (policies and keys are cached,
-    # the decision is queued), so it runs on the event loop, and the plan,
+    # Without budgets, routing is CPU work with no blocking I/O (policies and
+    # keys are cached, the decision is queued), so it runs on the event loop; the plan,
     # already made of JSON types, is encoded once without FastAPI's re-encoding.
     return json_response(plan.to_dict(include_snapshot=include == "snapshot"))
 
