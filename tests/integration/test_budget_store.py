@@ -3,7 +3,6 @@ surviving a restart. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,11 +10,11 @@ from sqlalchemy import Engine
 
 from modelrouter.budgets import window_for
 from modelrouter.catalog.catalog import Catalog
-from modelrouter.errors import BudgetExceeded, NoRouteError
 from modelrouter.policy import Budget, parse_policy
 from modelrouter.router import Router
 from modelrouter.store.budgets import SqlBudgetStore
 from modelrouter.usage import Usage
+from tests.budget_race import CYCLES, THREADS, race
 from tests.conftest import FIXED_NOW, small_document
 
 LIMIT = Decimal("0.05")
@@ -63,42 +62,10 @@ def test_expired_reservations_free_the_budget(engine: Engine) -> None:
 def test_concurrent_route_and_settle_never_exceed_the_limit(engine: Engine) -> None:
     router = make_router(engine)
     store = router.budgets
-    peaks: list[Decimal] = []
-    counts = {"routed": 0, "refused": 0}
-    lock = threading.Lock()
-    barrier = threading.Barrier(20)
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        for cycle in range(10):
-            try:
-                plan = router.route(
-                    {
-                        "model": "chat-large",
-                        "input_tokens": 1000,
-                        "max_output_tokens": 500,
-                        "tenant_id": "shared",
-                        "request_id": f"{index}-{cycle}",
-                        "strategy": "cheapest",
-                    }
-                )
-            except (BudgetExceeded, NoRouteError):
-                with lock:
-                    counts["refused"] += 1
-                continue
-            [state] = store.state("shared", [KEY], FIXED_NOW)
-            with lock:
-                counts["routed"] += 1
-                peaks.append(state.spent + state.reserved)
-            router.record_outcome(plan, Usage(input_tokens=1000, output_tokens=400))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    [final] = store.state("shared", [KEY], FIXED_NOW)
-    assert counts["routed"] + counts["refused"] == 200
-    assert counts["routed"] > 0 and counts["refused"] > 0
-    assert max(peaks) <= LIMIT
-    assert final.spent + final.reserved <= LIMIT and final.reserved == 0
+    result = race(router, store, KEY, serve_costliest=False)
+    assert result.routed + result.refused == THREADS * CYCLES
+    assert result.routed > 0 and result.refused > 0
+    assert max(result.peaks) <= LIMIT
+    assert result.final is not None
+    assert result.final.spent + result.final.reserved <= LIMIT
+    assert result.final.reserved == 0

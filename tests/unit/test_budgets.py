@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +16,7 @@ from modelrouter.policy import Budget, parse_policy
 from modelrouter.router import Router
 from modelrouter.snapshot import replay
 from modelrouter.usage import Usage
+from tests.budget_race import CYCLES, THREADS, race
 from tests.conftest import FIXED_NOW
 
 
@@ -199,46 +199,10 @@ def test_concurrent_requests_never_commit_past_the_limit(small_catalog: Catalog)
         budgets=store,
     )
     key = window_for(Budget(period="day", limit_usd=limit), FIXED_NOW).key
-    peaks: list[Decimal] = []
-    outcomes = {"routed": 0, "refused": 0}
-    lock = threading.Lock()
-    start = threading.Barrier(20)
-
-    def worker(index: int) -> None:
-        start.wait()
-        for cycle in range(10):
-            request = {
-                "model": "chat-large",
-                "input_tokens": 1000,
-                "max_output_tokens": 500,
-                "tenant_id": "shared",
-                "request_id": f"{index}-{cycle}",
-                "strategy": "cheapest",
-            }
-            try:
-                plan = router.route(request)
-            except (BudgetExceeded, NoRouteError):
-                with lock:
-                    outcomes["refused"] += 1
-                continue
-            [state] = store.state("shared", [key], FIXED_NOW)
-            with lock:
-                outcomes["routed"] += 1
-                peaks.append(state.spent + state.reserved)
-            router.record_outcome(
-                plan,
-                Usage(input_tokens=1000, output_tokens=400),
-                deployment=plan.fallbacks[-1].deployment if plan.fallbacks else None,
-            )
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    [final] = store.state("shared", [key], FIXED_NOW)
-    assert outcomes["routed"] + outcomes["refused"] == 200
-    assert outcomes["routed"] > 0 and outcomes["refused"] > 0
-    assert max(peaks) <= limit
-    assert final.spent + final.reserved <= limit
-    assert final.reserved == 0
+    result = race(router, store, key, serve_costliest=True)
+    assert result.routed + result.refused == THREADS * CYCLES
+    assert result.routed > 0 and result.refused > 0
+    assert max(result.peaks) <= limit
+    assert result.final is not None
+    assert result.final.spent + result.final.reserved <= limit
+    assert result.final.reserved == 0
