@@ -17,7 +17,7 @@ from typing import Any
 
 from modelrouter.money import exact_str
 
-__all__ = ["CANONICAL_JSON", "canonical_bytes", "canonical_hash", "to_jsonable"]
+__all__ = ["CANONICAL_JSON", "canonical_bytes", "canonical_hash", "json_hash", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -44,6 +44,12 @@ CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_
 
 def canonical_bytes(value: Any) -> bytes:
     return CANONICAL_JSON.encode(to_jsonable(value)).encode("utf-8")
+
+
+def json_hash(value: Any) -> str:
+    """sha256 of the canonical encoding of a value already made of JSON types
+    (no conversion pass: for hashes on the hot path)."""
+    return hashlib.sha256(CANONICAL_JSON.encode(value).encode("utf-8")).hexdigest()
 
 
 def canonical_hash(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.model import Feature
 from modelrouter.policy import EffectiveList, EffectivePolicy
-from modelrouter.request import RouteRequest, Strategy, Weights
+from modelrouter.request import RouteRequest, Strategy, Weights, price_context
 from modelrouter.tokens import estimate_tokens, messages_digest
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUT_TOKENS", "NormalizedRequest", "normalize"]
@@ -51,11 +51,7 @@ class NormalizedRequest:
     timestamp: datetime
 
     def price_context(self) -> dict[str, str]:
-        if self.service_tier == "batch":
-            return {"processing": "batch"}
-        if self.service_tier in ("flex", "priority"):
-            return {"service_tier": self.service_tier}
-        return {}
+        return price_context(self.service_tier)
 
     def as_policy(self) -> EffectivePolicy:
         """The request's own restrictions, checked like one more policy layer."""

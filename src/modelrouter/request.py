@@ -21,6 +21,7 @@ from modelrouter.money import parse_decimal
 
 __all__ = [
     "MAX_INPUT_TOKENS",
+    "SERVICE_TIERS",
     "AllowDeny",
     "ContentPart",
     "DataRequirements",
@@ -29,6 +30,7 @@ __all__ = [
     "Strategy",
     "Weights",
     "parse_request",
+    "price_context",
 ]
 
 MAX_INPUT_TOKENS = 100_000_000
@@ -153,12 +155,18 @@ class RouteRequest(_Strict):
             raise ValueError("expected_output_tokens is above max_output_tokens")
         return self
 
-    def price_context(self) -> dict[str, str]:
-        if self.service_tier == "batch":
-            return {"processing": "batch"}
-        if self.service_tier in ("flex", "priority"):
-            return {"service_tier": self.service_tier}
-        return {}
+
+SERVICE_TIERS = ("standard", "flex", "priority", "batch")
+
+
+def price_context(service_tier: str) -> dict[str, str]:
+    """The price-context keys a service tier selects in the catalog's price
+    variants (genai-prices' names: ``processing``, ``service_tier``)."""
+    if service_tier == "batch":
+        return {"processing": "batch"}
+    if service_tier in ("flex", "priority"):
+        return {"service_tier": service_tier}
+    return {}
 
 
 def parse_request(raw: object) -> RouteRequest:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
+from modelrouter.canonical import json_hash
 from modelrouter.money import exact_str
 
 __all__ = [
@@ -22,7 +21,6 @@ __all__ = [
     "Rejection",
     "RejectionCode",
     "RoutingPlan",
-    "json_hash",
 ]
 
 
@@ -235,12 +233,3 @@ class RoutingPlan:
         if include_snapshot and self.snapshot is not None:
             out["snapshot"] = self.snapshot
         return out
-
-
-def json_hash(value: Any) -> str:
-    """sha256 of canonical JSON, for values already made of JSON types."""
-    return hashlib.sha256(_CANONICAL.encode(value).encode("utf-8")).hexdigest()
-
-
-# The canonical encoding (see canonical.py), made once.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

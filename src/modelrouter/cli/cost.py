@@ -20,18 +20,13 @@ from modelrouter.cost import ActualCost, actual_cost
 from modelrouter.errors import InvalidInputError
 from modelrouter.extract import API_SHAPES, extract_usage
 from modelrouter.money import display, exact_str
+from modelrouter.request import SERVICE_TIERS, price_context
 from modelrouter.router import Router
 from modelrouter.snapshot import plan_from_dict
 from modelrouter.usage import Usage
 
 __all__ = ["cost_command"]
 
-TIERS = {
-    "standard": {},
-    "flex": {"service_tier": "flex"},
-    "priority": {"service_tier": "priority"},
-    "batch": {"processing": "batch"},
-}
 # A response body's shape, when --api is not given, by our provider id.
 DEFAULT_API = {
     "anthropic": "anthropic",
@@ -162,8 +157,8 @@ def cost_command(
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Price a usage exactly: never $0 for an unknown price, always the rule used."""
-    if tier not in TIERS:
-        fail(f"--tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    if tier not in SERVICE_TIERS:
+        fail(f"--tier must be one of {', '.join(SERVICE_TIERS)}, not {tier!r}")
     with handle_errors(json_output):
         loaded = load_catalog(catalog or [], bundled)
         if model == "calibration":
@@ -200,7 +195,9 @@ def cost_command(
                 f"{name!r} has {len(deployments)} deployments: pick one with --provider ({choices})"
             )
         costs = [
-            actual_cost(d, usage, at=when, catalog_version=loaded.version, context=TIERS[tier])
+            actual_cost(
+                d, usage, at=when, catalog_version=loaded.version, context=price_context(tier)
+            )
             for d in deployments
         ]
     if json_output:

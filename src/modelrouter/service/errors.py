@@ -26,7 +26,14 @@ from modelrouter.errors import (
 )
 from modelrouter.store.repository import StaleWrite, StoreUnavailable
 
-__all__ = ["ERROR_RESPONSES", "STATUS", "error_body", "install_error_handlers", "json_response"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "STATUS",
+    "error_body",
+    "error_response",
+    "install_error_handlers",
+    "json_response",
+]
 
 # Most specific first.
 STATUS: tuple[tuple[type[ModelRouterError], int], ...] = (
@@ -54,19 +61,19 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-def _response(description: str) -> dict[str, Any]:
+def error_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _response("The body is not JSON"),
-    401: _response("No valid API key"),
-    403: _response("The key's role may not do this"),
-    404: _response("Not found (or not visible to this key)"),
-    413: _response("Body too large"),
-    422: _response("Invalid input (the field is named), or no admissible route"),
-    409: _response("A catalog version the store does not hold"),
-    503: _response("The store is unavailable, or the decision is not stored yet"),
+    400: error_response("The body is not JSON"),
+    401: error_response("No valid API key"),
+    403: error_response("The key's role may not do this"),
+    404: error_response("Not found (or not visible to this key)"),
+    413: error_response("Body too large"),
+    422: error_response("Invalid input (the field is named), or no admissible route"),
+    409: error_response("A catalog version the store does not hold"),
+    503: error_response("The store is unavailable, or the decision is not stored yet"),
 }
 
 

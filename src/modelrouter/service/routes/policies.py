@@ -11,15 +11,15 @@ from modelrouter.money import exact_str
 from modelrouter.policy import PolicyStack, parse_policy
 from modelrouter.router import DEFAULT_TENANT
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
-from modelrouter.service.errors import ERROR_RESPONSES, _response
+from modelrouter.service.errors import ERROR_RESPONSES, error_response
 from modelrouter.store.keys import Principal
 
 router = APIRouter(tags=["policies"])
 
 PUT_RESPONSES = {
     **ERROR_RESPONSES,
-    412: _response("If-Match does not name the current revision"),
-    428: _response("If-Match is required to change an existing policy"),
+    412: error_response("If-Match does not name the current revision"),
+    428: error_response("If-Match is required to change an existing policy"),
 }
 
 

@@ -13,14 +13,14 @@ from modelrouter.errors import ModelRouterError, NoRouteError
 from modelrouter.events import decision_event
 from modelrouter.request import RouteRequest
 from modelrouter.service.auth import authenticate, require, state_of
-from modelrouter.service.errors import ERROR_RESPONSES, _response, json_response
+from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
 from modelrouter.store.keys import Principal
 from modelrouter.telemetry import failure_result, span
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["routing"])
 
-ROUTE_RESPONSES = {**ERROR_RESPONSES, 402: _response("The tenant's budget cannot cover it")}
+ROUTE_RESPONSES = {**ERROR_RESPONSES, 402: error_response("The tenant's budget cannot cover it")}
 
 
 def _scoped(principal: Principal, request: RouteRequest) -> RouteRequest:
