@@ -28,9 +28,9 @@ from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 from genai_prices.data import providers
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.cost import actual_cost
-from modelrouter.usage import Usage
+from modelrouter.catalog.index import Catalog
+from modelrouter.pricing.cost import actual_cost
+from modelrouter.pricing.usage import Usage
 
 AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
 CASES = [

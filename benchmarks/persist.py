@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.router import Router
 from modelrouter.store.database import create_engine_for, upgrade
 from modelrouter.store.repository import Repository

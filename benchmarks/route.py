@@ -28,12 +28,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.normalize import normalize
-from modelrouter.planner import PlanInputs, plan
-from modelrouter.policy import PolicyStack
-from modelrouter.request import RouteRequest
+from modelrouter.catalog.index import Catalog
+from modelrouter.policy.effective import PolicyStack
+from modelrouter.request.model import RouteRequest
+from modelrouter.request.normalize import normalize
 from modelrouter.router import Router
+from modelrouter.routing.planner import PlanInputs, plan
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 PROVIDERS = [f"provider{i}" for i in range(10)]

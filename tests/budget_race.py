@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from modelrouter.budgets import BudgetStore, WindowState
 from modelrouter.errors import BudgetExceeded, NoRouteError
+from modelrouter.policy.budgets import BudgetStore, WindowState
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
-from modelrouter.usage import Usage
 from tests.conftest import FIXED_NOW
 
 THREADS = 20

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.router import Router
 
 FIXED_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

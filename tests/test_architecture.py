@@ -11,8 +11,8 @@ OUTER = (
     "modelrouter.cli",
     "modelrouter.service",
     "modelrouter.store",
-    "modelrouter.telemetry",
-    "modelrouter.events",
+    "modelrouter.observability.metrics",
+    "modelrouter.observability.events",
     "modelrouter.signals",
 )
 # Modules that do I/O must not sit in the core either.

@@ -12,7 +12,10 @@ def test_exports_are_sorted_and_importable() -> None:
 
 
 def test_documented_entry_points() -> None:
-    from modelrouter import Catalog, Router, RouteRequest, replay
+    from modelrouter.catalog.index import Catalog
+    from modelrouter.request.model import RouteRequest
+    from modelrouter.router import Router
+    from modelrouter.routing.replay import replay
 
     plan = Router(Catalog.bundled()).route(
         RouteRequest(model="gpt-4o", input_tokens=2000, max_output_tokens=500)

@@ -1,7 +1,8 @@
 """modelrouter: which provider and model should serve this request, in which
 order to fall back, what it will cost, and whether this tenant may spend it."""
 
-from modelrouter.catalog import Catalog, Deployment, Feature
+from modelrouter.catalog.index import Catalog
+from modelrouter.catalog.model import Deployment, Feature
 from modelrouter.errors import (
     CatalogError,
     CatalogVersionError,
@@ -13,10 +14,11 @@ from modelrouter.errors import (
     UnknownModelError,
     UnknownPriceError,
 )
-from modelrouter.policy import PolicyDocument, PolicyStack, parse_policy
-from modelrouter.request import RouteRequest, Strategy
+from modelrouter.policy.document import PolicyDocument, parse_policy
+from modelrouter.policy.effective import PolicyStack
+from modelrouter.request.model import RouteRequest
 from modelrouter.router import Router
-from modelrouter.snapshot import ReplayResult, replay
+from modelrouter.routing.replay import ReplayResult, replay
 from modelrouter.types import (
     Candidate,
     CostEstimate,
@@ -24,6 +26,7 @@ from modelrouter.types import (
     Rejection,
     RejectionCode,
     RoutingPlan,
+    Strategy,
 )
 
 __version__ = "0.1.0"

@@ -11,15 +11,24 @@
     +- BudgetExceeded           a tenant's budget cannot cover the request
     +- UnknownPriceError        a deployment without the price asked for (also LookupError)
     +- CatalogVersionError      a snapshot names a catalog version that is not at hand
-    `- ReplayMismatchError      expected vs actual plan_hash, and the difference
+    +- ReplayMismatchError      expected vs actual plan_hash, and the difference
+    `- BackendError             outer ring: a server or file behind the router failed
+       +- StoreUnavailable      the database cannot be reached (retry later)
+       `- StaleWrite            a write lost a race with another (re-read, retry)
+
+``invalid_input_from`` is the one formatter of pydantic's validation errors:
+the library, the CLI and the HTTP service all name a field the same way
+(``messages[0].content[0].text``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from modelrouter.money import exact_str
 
@@ -27,6 +36,7 @@ if TYPE_CHECKING:
     from modelrouter.types import Rejection
 
 __all__ = [
+    "BackendError",
     "BudgetExceeded",
     "CatalogError",
     "CatalogVersionError",
@@ -35,8 +45,13 @@ __all__ = [
     "NoRouteError",
     "PolicyError",
     "ReplayMismatchError",
+    "StaleWrite",
+    "StoreUnavailable",
     "UnknownModelError",
     "UnknownPriceError",
+    "field_path",
+    "first_problem",
+    "invalid_input_from",
 ]
 
 
@@ -221,3 +236,102 @@ class ReplayMismatchError(ModelRouterError):
             "actual": self.actual,
             "differences": list(self.differences),
         }
+
+
+class BackendError(ModelRouterError):
+    """A server or file behind the router failed (outer ring); drivers' own
+    errors are converted to these at the boundary."""
+
+    code = "backend_error"
+
+
+class StoreUnavailable(BackendError):
+    """The database cannot be reached; the caller may retry later."""
+
+    code = "store_unavailable"
+
+
+class StaleWrite(BackendError):
+    """A write carried a revision that is no longer the newest."""
+
+    code = "stale_write"
+
+    def __init__(self, what: str, expected: int | None, current: int | None) -> None:
+        super().__init__(
+            f"{what} changed since it was read: expected revision {expected}, current {current}"
+        )
+        self.expected = expected
+        self.current = current
+
+
+# -- validation errors -------------------------------------------------------------
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif parts:
+            parts.append(f".{part}")
+        else:
+            parts.append(str(part))
+    return "".join(parts)
+
+
+def first_problem(
+    errors: Iterable[Mapping[str, Any]], *, strip: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """(field path, message) of the first of pydantic's error details (from
+    ``ValidationError.errors()`` or FastAPI's ``RequestValidationError.errors()``),
+    with a count of the others. ``strip`` drops leading location parts that
+    are not the caller's field names (FastAPI's ``body``)."""
+    errors = [{**e, "loc": _strip(tuple(e.get("loc", ())), strip)} for e in errors]
+    if not errors:
+        return "(document)", "invalid"
+    # Of a union's failed branches, the one that got deepest is the one that
+    # matched the shape of the input; its error is the one worth reading.
+    errors.sort(key=lambda e: (-len(_plain(e["loc"])), field_path(_plain(e["loc"]))))
+    first = errors[0]
+    loc = _plain(first["loc"])
+    message = str(first.get("msg", "invalid"))
+    kind = first.get("type")
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "json_invalid":
+        # The location is a character offset into the body, not a field.
+        error = (first.get("ctx") or {}).get("error", "invalid JSON")
+        at = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+        return "(document)", f"not valid JSON: {error}{at}"
+    others = len({field_path(tuple(e["loc"])) for e in errors}) - 1
+    if others > 0:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    return field_path(loc) or "(document)", message
+
+
+def _plain(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # Pydantic appends the union branch name (e.g. "decimal", "RateSpec") to locs.
+    return tuple(part for part in loc if not _is_branch_tag(part))
+
+
+def _is_branch_tag(part: int | str) -> bool:
+    return isinstance(part, str) and (
+        part in {"decimal", "int", "str", "float", "bool", "list", "dict", "none"}
+        or part.endswith("Spec")
+        or part.startswith(("function-", "tuple[", "list[", "dict["))
+    )
+
+
+def _strip(loc: tuple[int | str, ...], prefix: tuple[str, ...]) -> tuple[int | str, ...]:
+    return loc[len(prefix) :] if prefix and loc[: len(prefix)] == prefix else loc
+
+
+def invalid_input_from(
+    exc: ValidationError, *, error: type[InvalidInputError] | None = None, source: str = ""
+) -> InvalidInputError:
+    """The library's error for a pydantic ``ValidationError``: names the field."""
+    path, message = first_problem(exc.errors(include_url=False))
+    where = f"{source}: " if source else ""
+    return (error or InvalidInputError)(f"{where}{path}: {message}", field=path)

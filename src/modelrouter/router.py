@@ -6,27 +6,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
-from modelrouter.budgets import (
+from modelrouter.catalog.index import Catalog
+from modelrouter.errors import BudgetExceeded, CatalogVersionError, InvalidInputError
+from modelrouter.policy.budgets import (
     DEFAULT_RESERVATION_TTL,
     BudgetStore,
-    MemoryBudgetStore,
     budget_context,
     window_for,
 )
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.cost import ActualCost, actual_cost
-from modelrouter.errors import BudgetExceeded, CatalogVersionError, InvalidInputError
-from modelrouter.learning import CalibrationLog, CalibrationRecord, OutputLearner
-from modelrouter.normalize import normalize
-from modelrouter.planner import PlanInputs, plan
-from modelrouter.policy import PolicyDocument, PolicyStack
-from modelrouter.request import RouteRequest, parse_request
-from modelrouter.snapshot import ReplayResult, make_snapshot, replay
+from modelrouter.policy.document import PolicyDocument
+from modelrouter.policy.effective import PolicyStack
+from modelrouter.pricing.cost import ActualCost, actual_cost
+from modelrouter.pricing.usage import Usage
+from modelrouter.request.model import RouteRequest, parse_request
+from modelrouter.request.normalize import normalize
+from modelrouter.routing.planner import PlanInputs, plan
+from modelrouter.routing.replay import ReplayResult, replay
+from modelrouter.signals.budgets import MemoryBudgetStore
+from modelrouter.signals.calibration import CalibrationLog, CalibrationRecord
+from modelrouter.signals.learner import OutputLearner
 from modelrouter.types import DeploymentSignals, RoutingPlan
-from modelrouter.usage import Usage
 
 __all__ = ["DEFAULT_TENANT", "Router"]
 
@@ -140,8 +141,8 @@ class Router:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _plan(self, inputs: PlanInputs) -> RoutingPlan:
-        read: dict[str, DeploymentSignals] = {}
-        return plan(inputs, read=read, snapshot_source=partial(make_snapshot, inputs, read=read))
+        # The snapshot records the inputs as the planner read them.
+        return plan(inputs).recorded(inputs)
 
     def record_outcome(
         self, plan: RoutingPlan, usage: Usage, *, deployment: str | None = None

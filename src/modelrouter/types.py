@@ -2,26 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from modelrouter.canonical import json_hash
-from modelrouter.money import exact_str
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from modelrouter.encoding import json_hash
+from modelrouter.errors import InvalidInputError
+from modelrouter.money import exact_str, parse_decimal
 
 __all__ = [
+    "SNAPSHOT_FORMAT",
     "Candidate",
     "CircuitState",
     "CostEstimate",
     "DeploymentSignals",
+    "RecordedInputs",
     "Rejection",
     "RejectionCode",
     "RoutingPlan",
+    "Strategy",
+    "Weights",
 ]
+
+
+class Strategy(StrEnum):
+    CHEAPEST = "cheapest"
+    FASTEST = "fastest"
+    QUALITY = "quality"
+    PINNED = "pinned"
+    BALANCED = "balanced"
+
+
+class Weights(BaseModel):
+    """Balanced strategy weights; they need not sum to one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cost: Decimal = Decimal(1)
+    latency: Decimal = Decimal(1)
+    quality: Decimal = Decimal(1)
+
+    @field_validator("cost", "latency", "quality", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal:
+        return parse_decimal(value, what="weight")
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if not (self.cost or self.latency or self.quality):
+            raise ValueError("at least one weight must be above zero")
+        return self
 
 
 class RejectionCode(StrEnum):
@@ -73,6 +109,15 @@ class Rejection:
                 out[key] = value
         return out
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Rejection:
+        return cls(
+            deployment=raw["deployment"],
+            code=RejectionCode(raw["code"]),
+            message=raw["message"],
+            **{key: raw.get(key) for key in ("need", "have", "via", "rule")},
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CostEstimate:
@@ -97,6 +142,18 @@ class CostEstimate:
             "price_rule": self.price_rule,
         }
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CostEstimate:
+        max_output = raw["max_output_tokens"]
+        return cls(
+            input_tokens=_whole(raw["input_tokens"]),
+            expected_output_tokens=_whole(raw["expected_output_tokens"]),
+            max_output_tokens=None if max_output is None else _whole(max_output),
+            expected_usd=Decimal(raw["expected_usd"]),
+            worst_case_usd=_decimal_or_none(raw["worst_case_usd"]),
+            price_rule=raw["price_rule"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -120,6 +177,18 @@ class Candidate:
             else exact_str(self.expected_latency_ms),
             "quality": None if self.quality is None else exact_str(self.quality),
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Candidate:
+        return cls(
+            deployment=raw["deployment"],
+            provider=raw["provider"],
+            model=raw["model"],
+            estimate=CostEstimate.from_dict(raw["estimate"]),
+            expected_latency_ms=_decimal_or_none(raw["expected_latency_ms"]),
+            quality=_decimal_or_none(raw["quality"]),
+            via=raw["via"],
+        )
 
 
 CircuitState = Literal["closed", "open", "half_open"]
@@ -156,14 +225,26 @@ class DeploymentSignals:
         return cls(dec("ttft_ms"), dec("output_tokens_per_s"), dec("error_rate"), circuit)
 
 
+class RecordedInputs(Protocol):
+    """Every input a plan was computed from, as the planner read them (the
+    request, the catalog version, the policy, the signals, the budget). The
+    value that implements it (``routing.planner.PlanInputs``) writes itself
+    into the snapshot."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+SNAPSHOT_FORMAT = "modelrouter.snapshot/v1"
+
+
 @dataclass(frozen=True, eq=False)
 class RoutingPlan:
     """The decision: serve with ``primary``, fall back through ``fallbacks`` in order.
 
     ``plan_hash`` and ``snapshot`` are computed on first use and then kept:
-    they are pure functions of the plan and its recorded inputs, and a gateway
-    that only needs the route should not pay for their serialisation on the
-    hot path (persistence reads them off it)."""
+    they are pure functions of the plan and its recorded ``inputs``, and a
+    gateway that only needs the route should not pay for their serialisation
+    on the hot path (persistence reads them off it)."""
 
     decision_id: str
     request_id: str
@@ -183,9 +264,8 @@ class RoutingPlan:
     # case), and the ledger windows it is held in.
     reserved_usd: Decimal | None = None
     budget_keys: tuple[str, ...] = ()
-    snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = field(
-        default=None, repr=False
-    )
+    # What the plan was computed from; None for a plan read back from JSON.
+    inputs: RecordedInputs | None = field(default=None, repr=False)
 
     @property
     def chain(self) -> tuple[Candidate, ...]:
@@ -216,7 +296,17 @@ class RoutingPlan:
 
     @cached_property
     def snapshot(self) -> dict[str, Any] | None:
-        return None if self.snapshot_source is None else self.snapshot_source(self)
+        """Every input of the plan and the plan itself, as JSON types only:
+        what ``replay`` recomputes the plan from."""
+        if self.inputs is None:
+            return None
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "decision_id": self.decision_id,
+            "inputs": self.inputs.to_dict(),
+            "output": self.to_dict(),
+            "plan_hash": self.plan_hash,
+        }
 
     def to_dict(self, *, include_snapshot: bool = False) -> dict[str, Any]:
         out = {
@@ -233,3 +323,45 @@ class RoutingPlan:
         if include_snapshot and self.snapshot is not None:
             out["snapshot"] = self.snapshot
         return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RoutingPlan:
+        """A plan as ``to_dict`` wrote it (``route --json``, a stored decision).
+        Its ``plan_hash`` must still match its content, or it was altered."""
+        try:
+            reserved = raw.get("reserved_usd")
+            plan = cls(
+                decision_id=raw["decision_id"],
+                request_id=raw["request_id"],
+                tenant_id=raw.get("tenant_id"),
+                model=raw["model"],
+                strategy=raw["strategy"],
+                primary=Candidate.from_dict(raw["primary"]),
+                fallbacks=tuple(Candidate.from_dict(c) for c in raw["fallbacks"]),
+                rejected=tuple(Rejection.from_dict(r) for r in raw["rejected"]),
+                catalog_version=raw["catalog_version"],
+                policy_version=raw["policy_version"],
+                timestamp=datetime.fromisoformat(raw["timestamp"]),
+                price_context=tuple(sorted(raw.get("price_context", {}).items())),
+                notes=tuple(raw.get("notes", ())),
+                reserved_usd=None if reserved is None else Decimal(reserved),
+                budget_keys=tuple(raw.get("budget_keys", ())),
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise InvalidInputError(f"malformed plan: {exc!r}") from None
+        if plan.plan_hash != raw.get("plan_hash"):
+            raise InvalidInputError(
+                f"plan {plan.decision_id} does not match its plan_hash: it was altered",
+                field="plan_hash",
+            )
+        return plan
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -3,7 +3,7 @@ catalog version or plan hash of this shape would stop matching."""
 
 from __future__ import annotations
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.router import Router
 from tests.conftest import FIXED_NOW, small_document
 

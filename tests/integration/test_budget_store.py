@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from modelrouter.budgets import window_for
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.policy import Budget, parse_policy
+from modelrouter.catalog.index import Catalog
+from modelrouter.policy.budgets import window_for
+from modelrouter.policy.document import Budget, parse_policy
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
 from modelrouter.store.budgets import SqlBudgetStore
-from modelrouter.usage import Usage
 from tests.budget_race import CYCLES, THREADS, race
 from tests.conftest import FIXED_NOW, small_document
 

@@ -24,17 +24,16 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from modelrouter.events import (
+from modelrouter.money import exact_str
+from modelrouter.observability.events import (
     DECISIONS_SUBJECT,
     OUTCOMES_SUBJECT,
-    STREAM,
-    NatsSink,
     decision_event,
     outcome_event,
 )
-from modelrouter.money import exact_str
+from modelrouter.observability.sinks.nats import STREAM, NatsSink
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
-from modelrouter.usage import Usage
 from tests.integration.conftest import unavailable
 from tests.integration.proxy import CuttableProxy
 

@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.policy import parse_policy
+from modelrouter.catalog.index import Catalog
+from modelrouter.errors import StaleWrite
+from modelrouter.policy.document import parse_policy
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
-from modelrouter.snapshot import plan_from_dict, replay
+from modelrouter.routing.replay import replay
 from modelrouter.store.database import upgrade
-from modelrouter.store.repository import Repository, StaleWrite, decision_row
+from modelrouter.store.repository import Repository, decision_row
 from modelrouter.store.writer import DecisionWriter
 from modelrouter.types import RoutingPlan
-from modelrouter.usage import Usage
 from tests.conftest import small_document
 
 START = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -74,7 +75,7 @@ def test_decisions_round_trip_and_never_duplicate(repository: Repository, catalo
     assert stored is not None
     assert stored.plan["plan_hash"] == plans[1].plan_hash
     assert stored.created_at == plans[1].timestamp
-    assert plan_from_dict(stored.plan).plan_hash == plans[1].plan_hash
+    assert RoutingPlan.from_dict(stored.plan).plan_hash == plans[1].plan_hash
     assert replay(stored.snapshot, catalog).matched
     assert repository.count_decisions() == 3
     assert repository.load_decision("dec_missing") is None

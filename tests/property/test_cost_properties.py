@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
-from modelrouter.cost import actual_cost, estimate_cost
-from modelrouter.usage import PARTS, Usage
+from modelrouter.pricing.cost import actual_cost, estimate_cost
+from modelrouter.pricing.usage import PARTS, Usage
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 PRICE = st.decimals(min_value=0, max_value=50, places=3).map(lambda d: d.normalize())

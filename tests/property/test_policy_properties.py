@@ -8,9 +8,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import NoRouteError
-from modelrouter.policy import EffectivePolicy, PolicyDocument, parse_policy
+from modelrouter.policy.document import PolicyDocument, parse_policy
+from modelrouter.policy.effective import EffectivePolicy
 from modelrouter.router import Router
 from tests.conftest import FIXED_NOW
 from tests.property.test_routing_properties import (

@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelrouter.canonical import canonical_bytes
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
+from modelrouter.encoding import canonical_bytes
 from modelrouter.errors import NoRouteError
-from modelrouter.policy import parse_policy
+from modelrouter.policy.document import parse_policy
 from modelrouter.router import Router
-from modelrouter.snapshot import replay
+from modelrouter.routing.replay import replay
 from tests.conftest import FIXED_NOW
 
 PROVIDERS = ("p1", "p2", "p3", "p4")

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from modelrouter.budgets import MemoryBudgetStore, window_for
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import BudgetExceeded, NoRouteError
-from modelrouter.policy import Budget, parse_policy
+from modelrouter.policy.budgets import window_for
+from modelrouter.policy.document import Budget, parse_policy
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
-from modelrouter.snapshot import replay
-from modelrouter.usage import Usage
+from modelrouter.routing.replay import replay
+from modelrouter.signals.budgets import MemoryBudgetStore
 from tests.budget_race import CYCLES, THREADS, race
 from tests.conftest import FIXED_NOW
 

@@ -13,10 +13,10 @@ from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 from genai_prices.data import providers as genai_providers
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.cost import actual_cost
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import InvalidInputError, UnknownPriceError
-from modelrouter.usage import Usage
+from modelrouter.pricing.cost import actual_cost
+from modelrouter.pricing.usage import Usage
 
 NOV = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 BEFORE_BATCH = datetime(2026, 10, 13, 12, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ import genai_prices
 import pytest
 
 from modelrouter.errors import InvalidInputError
-from modelrouter.extract import API_SHAPES, ApiShape, ExtractedUsage, extract_usage
-from modelrouter.usage import Usage
+from modelrouter.pricing.extract import API_SHAPES, ApiShape, ExtractedUsage, extract_usage
+from modelrouter.pricing.usage import Usage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
 

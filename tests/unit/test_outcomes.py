@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import CatalogVersionError, InvalidInputError
-from modelrouter.learning import CalibrationRecord, OutputLearner, summarize
+from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
-from modelrouter.usage import Usage
+from modelrouter.signals.calibration import CalibrationRecord, summarize
+from modelrouter.signals.learner import OutputLearner
 from tests.conftest import FIXED_NOW
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import InvalidInputError, NoRouteError, UnknownModelError
-from modelrouter.policy import parse_policy
+from modelrouter.policy.document import parse_policy
 from modelrouter.router import Router
 from modelrouter.types import DeploymentSignals, RejectionCode, RoutingPlan
 from tests.conftest import FIXED_NOW

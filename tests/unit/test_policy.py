@@ -7,15 +7,11 @@ from typing import Any
 
 import pytest
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import NoRouteError, PolicyError
-from modelrouter.policy import (
-    EffectivePolicy,
-    PolicyDocument,
-    PolicyStack,
-    explain_overrides,
-    parse_policy,
-)
+from modelrouter.policy.document import PolicyDocument, parse_policy
+from modelrouter.policy.effective import EffectivePolicy, PolicyStack
+from modelrouter.policy.explain import explain_overrides
 from modelrouter.router import Router
 from modelrouter.types import RoutingPlan
 from tests.conftest import FIXED_NOW

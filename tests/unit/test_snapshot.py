@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from modelrouter.canonical import canonical_bytes
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
+from modelrouter.encoding import canonical_bytes
 from modelrouter.errors import CatalogVersionError, InvalidInputError, ReplayMismatchError
 from modelrouter.router import Router
-from modelrouter.snapshot import replay
+from modelrouter.routing.replay import replay
 
 
 def snapshot_of(router: Router, **fields: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from modelrouter.catalog.model import Capabilities, DataTerms, Deployment
-from modelrouter.strategies import Scored, weighted_draw
+from modelrouter.routing.strategies import Scored, weighted_draw
 from modelrouter.types import CostEstimate
 
 

@@ -22,30 +22,25 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.util._once import Once
 from prometheus_client.parser import text_string_to_metric_families
 
-from modelrouter import telemetry
-from modelrouter.cost import ActualCost
 from modelrouter.errors import ModelRouterError, NoRouteError
-from modelrouter.events import (
-    JsonLinesSink,
-    NatsSink,
-    decision_event,
-    outcome_event,
-    sink_from_env,
-    subject_matches,
-)
-from modelrouter.router import Router
-from modelrouter.telemetry import (
-    Metrics,
+from modelrouter.observability import tracing as telemetry
+from modelrouter.observability.events import decision_event, outcome_event
+from modelrouter.observability.metrics import Metrics, failure_result
+from modelrouter.observability.sinks import sink_from_env
+from modelrouter.observability.sinks.jsonl import JsonLinesSink
+from modelrouter.observability.sinks.nats import NatsSink, subject_matches
+from modelrouter.observability.tracing import (
     configure_tracing,
-    failure_result,
     record_cost,
     record_plan,
     shutdown_tracing,
     span,
     tracer,
 )
+from modelrouter.pricing.cost import ActualCost
+from modelrouter.pricing.usage import Usage
+from modelrouter.router import Router
 from modelrouter.types import RoutingPlan
-from modelrouter.usage import Usage
 
 REQUEST: dict[str, Any] = {
     "model": "smart",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from modelrouter.request import Message
-from modelrouter.tokens import IMAGE_TOKENS, estimate_tokens, text_tokens
+from modelrouter.request.model import Message
+from modelrouter.request.tokens import IMAGE_TOKENS, estimate_tokens, text_tokens
 
 
 def test_longer_text_costs_more_tokens() -> None:

@@ -1,6 +1,6 @@
 """The catalog: providers, models, deployments and aliases, versioned by content."""
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import (
     Alias,
     Capabilities,

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from modelrouter.canonical import canonical_bytes
 from modelrouter.catalog.model import (
     Capabilities,
     DataTerms,
@@ -36,8 +35,8 @@ from modelrouter.catalog.schema import (
     RatesSpec,
 )
 from modelrouter.catalog.sources.genai import genai_prices_for
-from modelrouter.errors import CatalogError
-from modelrouter.validation import first_problem
+from modelrouter.encoding import canonical_bytes
+from modelrouter.errors import CatalogError, first_problem
 
 __all__ = ["Layer", "catalog_version", "compile_document", "merge_layers", "validate_layer"]
 
@@ -48,7 +47,7 @@ def validate_layer(source: str, raw: Mapping[str, Any]) -> CatalogDocument:
     try:
         return CatalogDocument.model_validate(raw)
     except ValidationError as exc:
-        path, message = first_problem(exc)
+        path, message = first_problem(exc.errors(include_url=False))
         entry, _, field = path.partition(".")
         if entry in {"models", "providers", "aliases"} and field:
             name, _, rest = field.partition(".")

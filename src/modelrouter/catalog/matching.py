@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 
 __all__ = ["GENAI_PROVIDERS", "find_deployments", "genai_models", "genai_ref"]

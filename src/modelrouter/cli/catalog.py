@@ -11,10 +11,11 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.prices import UNITS, Rate
-from modelrouter.catalog.sources.litellm import import_litellm_config, import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
 from modelrouter.cli.common import err, fail, handle_errors, load_catalog, out, read_structured
 from modelrouter.money import exact_str
 

@@ -14,7 +14,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import (
     BudgetExceeded,
     CatalogVersionError,
@@ -23,7 +23,7 @@ from modelrouter.errors import (
     NoRouteError,
     UnknownModelError,
 )
-from modelrouter.policy import PolicyDocument, parse_policy
+from modelrouter.policy.document import PolicyDocument, parse_policy
 
 __all__ = [
     "EXIT_INVALID",

@@ -12,18 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.matching import find_deployments
 from modelrouter.catalog.model import Deployment
 from modelrouter.cli.common import fail, handle_errors, load_catalog, out, read_structured
-from modelrouter.cost import ActualCost, actual_cost
 from modelrouter.errors import InvalidInputError
-from modelrouter.extract import API_SHAPES, extract_usage
 from modelrouter.money import display, exact_str
-from modelrouter.request import SERVICE_TIERS, price_context
+from modelrouter.pricing.cost import ActualCost, actual_cost
+from modelrouter.pricing.extract import API_SHAPES, extract_usage
+from modelrouter.pricing.usage import Usage
+from modelrouter.request.model import SERVICE_TIERS, price_context
 from modelrouter.router import Router
-from modelrouter.snapshot import plan_from_dict
-from modelrouter.usage import Usage
+from modelrouter.types import RoutingPlan
 
 __all__ = ["cost_command"]
 
@@ -89,7 +89,7 @@ def _calibration(catalog: Catalog, outcomes: Path | None, json_output: bool) -> 
             continue
         try:
             record = json.loads(line)
-            plan = plan_from_dict(record["plan"])
+            plan = RoutingPlan.from_dict(record["plan"])
             usage = _usage_of(record)
             router.record_outcome(plan, usage, deployment=record.get("deployment"))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:

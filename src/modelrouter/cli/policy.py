@@ -11,9 +11,11 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from modelrouter.canonical import to_jsonable
 from modelrouter.cli.common import handle_errors, load_policy, out
-from modelrouter.policy import PolicyDocument, PolicyStack, explain_overrides
+from modelrouter.encoding import to_jsonable
+from modelrouter.policy.document import PolicyDocument
+from modelrouter.policy.effective import PolicyStack
+from modelrouter.policy.explain import explain_overrides
 
 __all__ = ["app"]
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.progress import Progress
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.cli.common import (
     EXIT_MISMATCH,
     fail,
@@ -24,7 +24,7 @@ from modelrouter.cli.common import (
     read_structured,
 )
 from modelrouter.errors import CatalogVersionError, ModelRouterError
-from modelrouter.snapshot import ReplayResult, replay
+from modelrouter.routing.replay import ReplayResult, replay
 from modelrouter.store.database import create_engine_for, database_url, redact
 from modelrouter.store.repository import Repository
 

@@ -21,11 +21,10 @@ from modelrouter.cli.common import (
     read_structured,
 )
 from modelrouter.money import display
-from modelrouter.request import Strategy
 from modelrouter.router import Router
 from modelrouter.store.database import create_engine_for, database_url, redact, upgrade
 from modelrouter.store.repository import Repository, decision_row
-from modelrouter.types import Candidate, Rejection, RoutingPlan
+from modelrouter.types import Candidate, Rejection, RoutingPlan, Strategy
 
 __all__ = ["render_plan", "route_command"]
 

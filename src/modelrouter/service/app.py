@@ -15,8 +15,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelrouter import __version__
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.events import JsonLinesSink, NatsSink, sink_from_env
+from modelrouter.catalog.index import Catalog
+from modelrouter.observability.metrics import Metrics
+from modelrouter.observability.sinks import sink_from_env
+from modelrouter.observability.sinks.jsonl import JsonLinesSink
+from modelrouter.observability.sinks.nats import NatsSink
+from modelrouter.observability.tracing import configure_tracing
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.routes import catalog, decisions, health, policies, routing
 from modelrouter.service.state import ServiceState
@@ -24,7 +28,6 @@ from modelrouter.store.database import create_engine_for, data_dir, upgrade
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
-from modelrouter.telemetry import Metrics, configure_tracing
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyLimit", "create_app"]
 

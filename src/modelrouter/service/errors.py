@@ -21,10 +21,12 @@ from modelrouter.errors import (
     ModelRouterError,
     NoRouteError,
     ReplayMismatchError,
+    StaleWrite,
+    StoreUnavailable,
     UnknownModelError,
     UnknownPriceError,
+    first_problem,
 )
-from modelrouter.store.repository import StaleWrite, StoreUnavailable
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -98,12 +100,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = sorted(exc.errors(), key=lambda e: -len(e.get("loc", ())))
-        loc = [str(part) for part in errors[0].get("loc", ()) if part != "body"] if errors else []
-        field = ".".join(loc) or "(body)"
-        message = str(errors[0].get("msg", "invalid")) if errors else "invalid request"
-        if errors and errors[0].get("type") == "extra_forbidden":
-            message = "unknown field"
+        # The library's formatter, so a field path reads the same everywhere.
+        field, message = first_problem(exc.errors(), strip=("body",))
         return JSONResponse(
             error_body("invalid_input", f"{field}: {message}", field=field), status_code=422
         )

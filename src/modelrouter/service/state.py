@@ -10,16 +10,18 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.events import EventSink
-from modelrouter.learning import CalibrationLog, OutputLearner
-from modelrouter.policy import PolicyDocument
+from modelrouter.catalog.index import Catalog
+from modelrouter.observability.events import EventSink
+from modelrouter.observability.metrics import Metrics
+from modelrouter.observability.tracing import shutdown_tracing
+from modelrouter.policy.document import PolicyDocument
 from modelrouter.router import Router
+from modelrouter.signals.calibration import CalibrationLog
+from modelrouter.signals.learner import OutputLearner
 from modelrouter.store.budgets import SqlBudgetStore
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
-from modelrouter.telemetry import Metrics, shutdown_tracing
 from modelrouter.types import RoutingPlan
 
 __all__ = ["POLICY_CACHE_SECONDS", "RecentPlans", "ServiceState"]

@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from modelrouter.budgets import BudgetWindow, WindowState, exceeded
 from modelrouter.money import ZERO
+from modelrouter.policy.budgets import BudgetWindow, WindowState, exceeded
 from modelrouter.store.tables import BudgetReservation, BudgetSpend
 
 __all__ = ["SqlBudgetStore"]

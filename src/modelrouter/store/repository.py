@@ -18,36 +18,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from modelrouter.catalog.catalog import Catalog
-from modelrouter.cost import ActualCost
-from modelrouter.errors import InvalidInputError, ModelRouterError
-from modelrouter.policy import PolicyDocument, parse_policy
+from modelrouter.catalog.index import Catalog
+from modelrouter.errors import InvalidInputError, StaleWrite, StoreUnavailable
+from modelrouter.policy.document import PolicyDocument, parse_policy
+from modelrouter.pricing.cost import ActualCost
 from modelrouter.store.tables import CatalogVersion, InferenceRequest, PlatformPolicy, Tenant
 from modelrouter.types import RoutingPlan
 
 __all__ = [
     "DecisionPage",
     "Repository",
-    "StaleWrite",
-    "StoreUnavailable",
     "StoredDecision",
     "decision_row",
 ]
-
-
-class StoreUnavailable(ModelRouterError):
-    code = "store_unavailable"
-
-
-class StaleWrite(ModelRouterError):
-    code = "stale_write"
-
-    def __init__(self, what: str, expected: int | None, current: int | None) -> None:
-        super().__init__(
-            f"{what} changed since it was read: expected revision {expected}, current {current}"
-        )
-        self.expected = expected
-        self.current = current
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelrouter.store.repository import Repository, StoreUnavailable, decision_row
+from modelrouter.errors import StoreUnavailable
+from modelrouter.store.repository import Repository, decision_row
 from modelrouter.types import RoutingPlan
 
 __all__ = ["DecisionWriter", "WriterStats"]
@@ -74,7 +75,7 @@ class DecisionWriter:
     # -- the hot path ---------------------------------------------------------------
 
     def submit(self, plan: RoutingPlan) -> None:
-        if plan.snapshot_source is None:
+        if plan.inputs is None:
             raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
         with self._stats_lock:
             self.stats.acknowledged += 1

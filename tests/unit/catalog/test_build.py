@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import CatalogError
 from tests.conftest import small_document
 

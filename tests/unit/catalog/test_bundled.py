@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 
 
 def test_prices_at_least_1500_deployments(bundled: Catalog) -> None:

@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.schema import CatalogDocument
-from modelrouter.catalog.sources.litellm import (
-    ImportResult,
-    import_litellm_config,
-    import_litellm_cost_map,
-)
+from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.fields import ImportResult
+from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
 from modelrouter.errors import CatalogError, NoRouteError
 from modelrouter.router import Router
 from modelrouter.types import RejectionCode

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
-from modelrouter.catalog.sources.litellm import import_litellm_config, import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
 from modelrouter.money import exact_str
 from modelrouter.service.auth import authenticate, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES

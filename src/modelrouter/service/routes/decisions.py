@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelrouter.events import outcome_event
-from modelrouter.extract import extract_usage
+from modelrouter.observability.events import outcome_event
+from modelrouter.observability.tracing import span
+from modelrouter.pricing.extract import extract_usage
+from modelrouter.routing.replay import replay
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES
-from modelrouter.snapshot import plan_from_dict, replay
 from modelrouter.store.keys import Principal
-from modelrouter.telemetry import span
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["decisions"])
@@ -47,7 +47,7 @@ def _plan_for(http: Request, principal: Principal, decision_id: str) -> RoutingP
         stored = state.repository.load_decision(decision_id)
         if stored is None:
             raise not_found(f"decision {decision_id}")
-        plan = plan_from_dict(stored.plan)
+        plan = RoutingPlan.from_dict(stored.plan)
     if not can_see_tenant(principal, plan.tenant_id):
         raise not_found(f"decision {decision_id}")
     return plan

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
 
-from modelrouter.budgets import window_for
 from modelrouter.money import exact_str
-from modelrouter.policy import PolicyStack, parse_policy
+from modelrouter.policy.budgets import window_for
+from modelrouter.policy.document import parse_policy
+from modelrouter.policy.effective import PolicyStack
 from modelrouter.router import DEFAULT_TENANT
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response

@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from modelrouter.errors import ModelRouterError, NoRouteError
-from modelrouter.events import decision_event
-from modelrouter.request import RouteRequest
+from modelrouter.observability.events import decision_event
+from modelrouter.observability.metrics import failure_result
+from modelrouter.observability.tracing import span
+from modelrouter.request.model import RouteRequest
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
 from modelrouter.store.keys import Principal
-from modelrouter.telemetry import failure_result, span
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["routing"])

@@ -1,34 +1,7 @@
-"""Decision and outcome events: one JSON document per routing decision and per
-settled outcome, handed to a sink that publishes it off the hot path.
+"""NATS JetStream sink.
 
-Outer ring: the core never imports this module.
-
-Documents (``version`` 1; money as exact decimal strings, never floats)::
-
-    decision   type, version, event_id (= decision_id), time (the routing time),
-               decision_id, request_id, tenant_id, model, strategy,
-               primary {deployment, provider, model}, fallbacks [deployment...],
-               plan_hash, catalog_version, policy_version,
-               estimate {expected_usd, worst_case_usd, input_tokens,
-                         expected_output_tokens, max_output_tokens, price_rule},
-               reserved_usd, rejected {reason code: count}
-    outcome    the same identity and plan fields, event_id "<decision_id>:outcome",
-               time (when the outcome was recorded), routed_at,
-               served {deployment, provider, model, hop (0 = primary)},
-               estimate (of the hop that served), actual {total_usd, components,
-               price_rule, priced_at, catalog_version}, usage
-
-Sinks: ``JsonLinesSink`` (the embedded default: a file, one document a line)
-and ``NatsSink`` (NATS JetStream). Both take ``publish()`` calls from any
-thread and never block them: events go on a bounded queue that a background
-thread drains in batches. When the queue is full the event is dropped and
-counted in ``dropped``. Events, unlike decisions, are best-effort telemetry:
-the decision record that must never be lost is the store's (DecisionWriter
-and its spool); an event stream that falls behind sheds load instead of
-slowing routing down.
-
-NATS subjects (in stream ``MODELROUTER``, which captures ``modelrouter.>`` and
-is created if missing)::
+Subjects (in stream ``MODELROUTER``, which captures ``modelrouter.>`` and is
+created if missing)::
 
     modelrouter.decisions   one ``decision`` event per routed request
     modelrouter.outcomes    one ``outcome`` event per settled request
@@ -42,19 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import queue
 import threading
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any, Final, Protocol, TypeVar
+from typing import Final, TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -62,345 +28,15 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
-from modelrouter.cost import ActualCost
-from modelrouter.money import exact_str
-from modelrouter.types import Candidate, CostEstimate, Rejection, RoutingPlan
+from modelrouter.observability.events import DECISIONS_SUBJECT, Event, encode_event
+from modelrouter.observability.sinks.queue import QueuedSink
 
-__all__ = [
-    "DECISIONS_SUBJECT",
-    "EVENT_VERSION",
-    "OUTCOMES_SUBJECT",
-    "STREAM",
-    "EventSink",
-    "JsonLinesSink",
-    "NatsSink",
-    "decision_event",
-    "encode_event",
-    "outcome_event",
-    "sink_from_env",
-    "subject_matches",
-]
+__all__ = ["STREAM", "NatsSink", "subject_matches"]
 
 _log = logging.getLogger(__name__)
 
-EVENT_VERSION: Final = 1
-DECISIONS_SUBJECT: Final = "modelrouter.decisions"
-OUTCOMES_SUBJECT: Final = "modelrouter.outcomes"
 STREAM: Final = "MODELROUTER"
-NATS_URL_ENV: Final = "MODELROUTER_NATS_URL"
-
-Event = dict[str, Any]
 T = TypeVar("T")
-
-
-# -- documents ---------------------------------------------------------------------------
-
-
-def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else exact_str(amount)
-
-
-def _estimate(estimate: CostEstimate) -> dict[str, Any]:
-    return {
-        "expected_usd": exact_str(estimate.expected_usd),
-        "worst_case_usd": _money(estimate.worst_case_usd),
-        "input_tokens": estimate.input_tokens,
-        "expected_output_tokens": estimate.expected_output_tokens,
-        "max_output_tokens": estimate.max_output_tokens,
-        "price_rule": estimate.price_rule,
-    }
-
-
-def _hop(candidate: Candidate) -> dict[str, Any]:
-    return {
-        "deployment": candidate.deployment,
-        "provider": candidate.provider,
-        "model": candidate.model,
-    }
-
-
-def _rejected(rejections: tuple[Rejection, ...]) -> dict[str, int]:
-    return dict(sorted(Counter(r.code.value for r in rejections).items()))
-
-
-def _plan_fields(plan: RoutingPlan) -> dict[str, Any]:
-    return {
-        "decision_id": plan.decision_id,
-        "request_id": plan.request_id,
-        "tenant_id": plan.tenant_id,
-        "model": plan.model,
-        "strategy": plan.strategy,
-        "primary": _hop(plan.primary),
-        "fallbacks": [candidate.deployment for candidate in plan.fallbacks],
-        "plan_hash": plan.plan_hash,
-        "catalog_version": plan.catalog_version,
-        "policy_version": plan.policy_version,
-        "reserved_usd": _money(plan.reserved_usd),
-        "rejected": _rejected(plan.rejected),
-    }
-
-
-def decision_event(plan: RoutingPlan) -> Event:
-    """The ``decision`` document of a routed request (its time is the routing
-    time the plan was made at, so the document is a pure function of the plan)."""
-    return {
-        "type": "decision",
-        "version": EVENT_VERSION,
-        "event_id": plan.decision_id,
-        "time": plan.timestamp.isoformat(),
-        **_plan_fields(plan),
-        "estimate": _estimate(plan.primary.estimate),
-    }
-
-
-def outcome_event(
-    plan: RoutingPlan,
-    cost: ActualCost,
-    deployment: str | None = None,
-    *,
-    at: datetime | None = None,
-) -> Event:
-    """The ``outcome`` document of a served request: ``cost`` as
-    ``Router.record_outcome`` returned it, ``deployment`` the hop that served
-    (default ``cost.deployment``; ValueError if it is not one of the plan's hops
-    or not the deployment the cost was priced for), ``at`` when the outcome was
-    recorded (default now)."""
-    served = deployment or cost.deployment
-    if served != cost.deployment:
-        raise ValueError(f"the cost was priced for {cost.deployment}, not {served}")
-    index = next((i for i, c in enumerate(plan.chain) if c.deployment == served), None)
-    if index is None:
-        hops = ", ".join(c.deployment for c in plan.chain)
-        raise ValueError(f"{served} is not a hop of decision {plan.decision_id}; hops: {hops}")
-    hop = plan.chain[index]
-    return {
-        "type": "outcome",
-        "version": EVENT_VERSION,
-        "event_id": f"{plan.decision_id}:outcome",
-        "time": (at or datetime.now(UTC)).isoformat(),
-        "routed_at": plan.timestamp.isoformat(),
-        **_plan_fields(plan),
-        "served": {**_hop(hop), "hop": index},
-        "estimate": _estimate(hop.estimate),
-        "actual": {
-            "total_usd": exact_str(cost.total_usd),
-            "components": {name: exact_str(value) for name, value in cost.components.items()},
-            "price_rule": cost.price_rule,
-            "priced_at": cost.priced_at.isoformat(),
-            "catalog_version": cost.catalog_version,
-        },
-        "usage": cost.usage.to_dict(),
-    }
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return exact_str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def encode_event(event: Event) -> bytes:
-    """A document as compact UTF-8 JSON (Decimals as exact strings)."""
-    return json.dumps(
-        event, ensure_ascii=False, separators=(",", ":"), default=_json_default
-    ).encode("utf-8")
-
-
-# -- sinks -------------------------------------------------------------------------------
-
-
-class EventSink(Protocol):
-    """Where events go. ``publish`` never blocks and never raises for a sink
-    that is slow or away (the event is dropped and counted instead);
-    ``close`` publishes what is queued, within a bounded time."""
-
-    def publish(self, event: Event) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _QueuedSink:
-    """The caller's half of a sink: a bounded queue and a drop counter."""
-
-    def __init__(self, queue_size: int, batch_size: int) -> None:
-        if queue_size < 1 or batch_size < 1:
-            raise ValueError("queue_size and batch_size must be at least 1")
-        self.batch_size = batch_size
-        # None is a wake-up, never an event.
-        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=queue_size)
-        self._stopping = threading.Event()
-        self._counts_lock = threading.Lock()
-        self._dropped = 0
-
-    @property
-    def dropped(self) -> int:
-        """Events given up on: queue full, sink closed, or undeliverable."""
-        return self._dropped
-
-    def _drop(self, count: int = 1) -> None:
-        with self._counts_lock:
-            self._dropped += count
-
-    def publish(self, event: Event) -> None:
-        """Queue ``event`` and return at once; drop it (and count it) if the
-        queue is full or the sink is closed."""
-        if self._stopping.is_set():
-            self._drop()
-            return
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
-            self._drop()
-            return
-        self._queued()
-
-    def _queued(self) -> None:
-        """Hook: an event was queued."""
-
-    def _take(self, timeout: float | None) -> list[Event]:
-        """Up to ``batch_size`` events; waits up to ``timeout`` for the first
-        (None: do not wait). Every event taken must be ``_done`` later."""
-        try:
-            first = self._queue.get_nowait() if timeout is None else self._queue.get(True, timeout)
-        except queue.Empty:
-            return []
-        batch: list[Event] = []
-        item: Event | None = first
-        while True:
-            if item is None:
-                self._queue.task_done()
-            else:
-                batch.append(item)
-            if len(batch) >= self.batch_size:
-                return batch
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch
-
-    def _done(self, count: int) -> None:
-        for _ in range(count):
-            self._queue.task_done()
-
-    def _drop_queued(self) -> int:
-        """Drop (and count) whatever is still queued; for a stopped worker."""
-        dropped = 0
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            self._queue.task_done()
-            if item is not None:
-                dropped += 1
-        if dropped:
-            self._drop(dropped)
-        return dropped
-
-    def _wake(self) -> None:
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every event queued so far is written (or given up on);
-        False if ``timeout`` seconds passed first. Not for the hot path."""
-        end = time.monotonic() + timeout
-        done = self._queue.all_tasks_done
-        with done:
-            while self._queue.unfinished_tasks:
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    return False
-                done.wait(remaining)
-        return True
-
-
-class JsonLinesSink(_QueuedSink):
-    """Appends one JSON document per line to ``path``, from a background thread.
-
-    ``publish`` only puts the event on a bounded queue: a slow or stuck file
-    system never blocks the caller. When the queue is full the event is
-    dropped and counted in ``dropped``: events, unlike decisions, are
-    best-effort telemetry. Lines are flushed to the operating system after
-    every batch (not fsynced). A write error is logged, counted in ``failed``
-    (those events are lost) and the file is reopened for the next batch.
-    """
-
-    def __init__(self, path: Path, *, queue_size: int = 10_000, batch_size: int = 500) -> None:
-        super().__init__(queue_size, batch_size)
-        self.path = Path(path)
-        self.written = 0
-        self.failed = 0
-        self._thread = threading.Thread(
-            target=self._run, name="modelrouter-events-jsonl", daemon=True
-        )
-        self._thread.start()
-
-    def _open(self) -> IO[str] | None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return self.path.open("a", encoding="utf-8")
-        except OSError as exc:
-            _log.warning("cannot open the event log %s: %s", self.path, exc)
-            return None
-
-    def _run(self) -> None:
-        # Opened before the first event is taken, so a stuck file system holds
-        # the thread here and the queue (not the caller) absorbs the wait.
-        file = self._open()
-        try:
-            while not (self._stopping.is_set() and self._queue.empty()):
-                batch = self._take(timeout=1.0)
-                if batch:
-                    try:
-                        file = self._write(file, batch)
-                    finally:
-                        self._done(len(batch))
-        finally:
-            if file is not None:
-                with contextlib.suppress(OSError):
-                    file.close()
-            self._drop_queued()  # a publish that raced with close()
-
-    def _write(self, file: IO[str] | None, batch: list[Event]) -> IO[str] | None:
-        lines: list[str] = []
-        for event in batch:
-            try:
-                lines.append(encode_event(event).decode("utf-8") + "\n")
-            except (TypeError, ValueError) as exc:
-                _log.warning("event not written, it is not JSON: %s", exc)
-                self.failed += 1
-        if file is None:
-            file = self._open()
-        if file is None:
-            self.failed += len(lines)
-            return None
-        try:
-            file.write("".join(lines))
-            file.flush()
-        except OSError as exc:
-            _log.warning("writing %d events to %s failed: %s", len(lines), self.path, exc)
-            self.failed += len(lines)
-            with contextlib.suppress(OSError):
-                file.close()
-            return None
-        self.written += len(lines)
-        return file
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued and stop, waiting at most ``timeout`` seconds.
-        Events published after ``close`` are dropped."""
-        self._stopping.set()
-        self._wake()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            _log.warning(
-                "the event log writer did not finish within %ss; %d events still queued",
-                timeout,
-                self._queue.qsize(),
-            )
 
 
 @dataclass
@@ -422,7 +58,7 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(want) == len(have)
 
 
-class NatsSink(_QueuedSink):
+class NatsSink(QueuedSink):
     """Publishes events to NATS JetStream from a background thread that runs
     its own asyncio loop (the callers are sync code; ``publish`` only queues).
 
@@ -755,12 +391,3 @@ class NatsSink(_QueuedSink):
         elif failures:
             _log.debug("%d of %d publishes failed: %r", len(failures), len(batch), failures[0])
         return retry
-
-
-def sink_from_env(data_dir: Path) -> EventSink:
-    """``NatsSink`` at ``MODELROUTER_NATS_URL`` when it is set, else a
-    ``JsonLinesSink`` writing ``data_dir / "events.jsonl"``."""
-    url = os.environ.get(NATS_URL_ENV, "").strip()
-    if url:
-        return NatsSink(url)
-    return JsonLinesSink(Path(data_dir) / "events.jsonl")

@@ -8,31 +8,33 @@ unseeded random number and does no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from modelrouter.budgets import BudgetContext
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
-from modelrouter.constraints import Need, check_cost, check_static
-from modelrouter.cost import estimate_cost
-from modelrouter.errors import NoRouteError, UnknownPriceError
-from modelrouter.normalize import NormalizedRequest
-from modelrouter.policy import DEFAULT_MAX_FALLBACKS, EffectiveList, EffectivePolicy, PolicyStack
-from modelrouter.request import Strategy, Weights
-from modelrouter.resolver import Resolved, resolve
-from modelrouter.strategies import Scored, order_candidates
+from modelrouter.errors import CatalogVersionError, NoRouteError, UnknownPriceError
+from modelrouter.policy.budgets import BudgetContext
+from modelrouter.policy.document import DEFAULT_MAX_FALLBACKS
+from modelrouter.policy.effective import EffectiveList, EffectivePolicy, PolicyStack
+from modelrouter.pricing.cost import estimate_cost
+from modelrouter.request.normalize import NormalizedRequest
+from modelrouter.routing.constraints import Need, check_cost, check_static
+from modelrouter.routing.resolver import Resolved, resolve
+from modelrouter.routing.strategies import Scored, order_candidates
 from modelrouter.types import (
     Candidate,
     DeploymentSignals,
     Rejection,
     RejectionCode,
     RoutingPlan,
+    Strategy,
+    Weights,
 )
 
-__all__ = ["DEFAULT_STRATEGY", "PlanInputs", "plan"]
+__all__ = ["DEFAULT_STRATEGY", "PlanInputs", "Planned", "plan"]
 
 DEFAULT_STRATEGY = Strategy.BALANCED
 _MS = Decimal(1000)
@@ -41,11 +43,57 @@ _TENTH = Decimal("0.1")
 
 @dataclass(frozen=True, slots=True)
 class PlanInputs:
+    """Everything a plan is a function of. In a snapshot, ``signals`` holds
+    only those the planner read, and the catalog is named by its version."""
+
     request: NormalizedRequest
     catalog: Catalog
     policy: PolicyStack
     signals: Mapping[str, DeploymentSignals]
     budget: BudgetContext | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request.to_dict(),
+            "catalog_version": self.catalog.version,
+            "policy": self.policy.content(),
+            "policy_version": self.policy.version,
+            "policy_versions": self.policy.versions,
+            "effective_policy": self.policy.effective_content,
+            "signals": {key: self.signals[key].to_dict() for key in sorted(self.signals)},
+            "budget": None if self.budget is None else self.budget.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], catalog: Catalog) -> PlanInputs:
+        """The inputs a snapshot recorded, over ``catalog`` (which must be the
+        version they name: ``CatalogVersionError`` otherwise)."""
+        wanted = raw["catalog_version"]
+        if wanted != catalog.version:
+            raise CatalogVersionError(wanted, catalog.version)
+        budget = raw.get("budget")
+        return cls(
+            request=NormalizedRequest.from_dict(raw["request"]),
+            catalog=catalog,
+            policy=PolicyStack.from_content(raw["policy"]),
+            signals={
+                key: DeploymentSignals.from_dict(value) for key, value in raw["signals"].items()
+            },
+            budget=None if budget is None else BudgetContext.from_dict(budget),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A plan, and the signals the planner read to make it: they belong in its
+    snapshot, which ``recorded`` attaches."""
+
+    plan: RoutingPlan
+    signals: Mapping[str, DeploymentSignals]
+
+    def recorded(self, inputs: PlanInputs) -> RoutingPlan:
+        """The plan carrying the inputs it was made from, as its snapshot records them."""
+        return replace(self.plan, inputs=replace(inputs, signals=self.signals))
 
 
 def _latency(
@@ -195,14 +243,8 @@ def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strateg
     return request.strategy or effective.strategy_for(request.model) or DEFAULT_STRATEGY
 
 
-def plan(
-    inputs: PlanInputs,
-    *,
-    read: dict[str, DeploymentSignals] | None = None,
-    snapshot_source: Callable[[RoutingPlan], dict[str, Any]] | None = None,
-) -> RoutingPlan:
-    """The plan. The signals it reads are added to ``read`` (they belong in its
-    snapshot, which ``snapshot_source`` builds on demand)."""
+def plan(inputs: PlanInputs) -> Planned:
+    """The plan, and the signals it read."""
     request, catalog = inputs.request, inputs.catalog
     effective = inputs.policy.effective
     budget = inputs.budget
@@ -211,7 +253,7 @@ def plan(
     if budget is not None and budget.soft_strategy is not None:
         strategy = budget.soft_strategy
     weights = request.weights or effective.weights or Weights()
-    read = {} if read is None else read
+    read: dict[str, DeploymentSignals] = {}
 
     groups: list[list[Scored]] = []
     rejected: list[Rejection] = []
@@ -278,6 +320,5 @@ def plan(
         notes=tuple(notes),
         reserved_usd=_reservation(kept) if budget is not None else None,
         budget_keys=() if budget is None else budget.keys,
-        snapshot_source=snapshot_source,
     )
-    return result
+    return Planned(result, read)

@@ -1,155 +1,31 @@
-"""Policy documents, and the merge by which a tenant can only narrow the platform.
+"""The meet by which a tenant can only narrow the platform.
 
-One schema serves the platform policy and tenant overlays. The effective
-policy is their meet: allow-lists intersect, deny-lists unite, caps take the
-minimum, required flags stay required; a tenant's routing choices and aliases
-apply only inside what remains (the planner checks every candidate, primary
-and fallback alike, against every layer).
+The effective policy of a platform document and a tenant overlay is their
+meet: allow-lists intersect, deny-lists unite, caps take the minimum, required
+flags stay required; a tenant's routing choices and aliases apply only inside
+what remains (the planner checks every candidate, primary and fallback alike,
+against every layer, so a rejection names the layer whose rule fell it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from modelrouter.encoding import canonical_hash, to_jsonable
+from modelrouter.policy.document import (
+    Budget,
+    ListRule,
+    PolicyDocument,
+    matches_any,
+    parse_policy,
+)
+from modelrouter.types import Strategy, Weights
 
-from modelrouter.canonical import canonical_hash, to_jsonable
-from modelrouter.errors import PolicyError
-from modelrouter.money import parse_decimal
-from modelrouter.request import Strategy, Weights
-from modelrouter.validation import first_problem
-
-__all__ = [
-    "DEFAULT_MAX_FALLBACKS",
-    "Budget",
-    "EffectiveList",
-    "EffectivePolicy",
-    "ListRule",
-    "Override",
-    "PolicyDocument",
-    "PolicyStack",
-    "explain_overrides",
-    "matches_any",
-    "parse_policy",
-]
-
-DEFAULT_MAX_FALLBACKS = 3
-
-Pattern = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def matches_any(value: str, patterns: Iterable[str]) -> bool:
-    """Glob match (``openai/*``, ``*-mini``), case-insensitive."""
-    lowered = value.lower()
-    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
-
-
-class ListRule(_Strict):
-    """``allow``: only what matches (absent = anything); ``deny``: never what matches."""
-
-    allow: list[Pattern] | None = Field(default=None, max_length=1000)
-    deny: list[Pattern] = Field(default_factory=list, max_length=1000)
-
-
-class DataPolicy(_Strict):
-    zero_data_retention: bool = False
-    no_training: bool = False
-
-
-class CapabilityPolicy(_Strict):
-    # None: this document says nothing. A platform that says nothing does not
-    # allow unknown capabilities; a tenant that says nothing inherits.
-    allow_unknown: bool | None = None
-
-
-def _optional_money(value: Any) -> Decimal | None:
-    return None if value is None else parse_decimal(value, what="limit")
-
-
-class Limits(_Strict):
-    max_cost_per_request_usd: Decimal | None = None
-    max_input_price_per_mtok: Decimal | None = None
-    max_output_price_per_mtok: Decimal | None = None
-    max_fallbacks: int | None = Field(default=None, ge=0, le=20)
-
-    _money = field_validator(
-        "max_cost_per_request_usd",
-        "max_input_price_per_mtok",
-        "max_output_price_per_mtok",
-        mode="before",
-    )(_optional_money)
-
-
-class RoutingPolicy(_Strict):
-    strategy: Strategy | None = None
-    strategies_by_alias: dict[Pattern, Strategy] = Field(default_factory=dict)
-    weights: Weights | None = None
-    diversify_providers: bool | None = None
-
-
-class Budget(_Strict):
-    period: Literal["day", "week", "month"]
-    limit_usd: Decimal
-    soft_limit_pct: Decimal | None = Field(default=None, gt=0, le=100)
-    soft_action: Literal["cheapest"] | dict[Literal["deny_models"], list[Pattern]] | None = None
-    timezone: str = "UTC"
-
-    _limit = field_validator("limit_usd", mode="before")(
-        lambda value: parse_decimal(value, what="limit_usd")
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-
-class PolicyDocument(_Strict):
-    providers: ListRule = Field(default_factory=ListRule)
-    vendors: ListRule = Field(default_factory=ListRule)
-    models: ListRule = Field(default_factory=ListRule)
-    regions: ListRule = Field(default_factory=ListRule)
-    data: DataPolicy = Field(default_factory=DataPolicy)
-    capabilities: CapabilityPolicy = Field(default_factory=CapabilityPolicy)
-    limits: Limits = Field(default_factory=Limits)
-    routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
-    aliases: dict[Pattern, list[Pattern]] = Field(default_factory=dict)
-    budgets: list[Budget] = Field(default_factory=list, max_length=10)
-
-    def content(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_defaults=True)
-
-    @property
-    def version(self) -> str:
-        return "pol_" + canonical_hash(self.content())[:32]
-
-
-def parse_policy(raw: Any, *, source: str = "policy") -> PolicyDocument:
-    if raw is None:
-        return PolicyDocument()
-    if not isinstance(raw, Mapping):
-        raise PolicyError(f"{source}: a policy must be a mapping, not {type(raw).__name__}")
-    try:
-        return PolicyDocument.model_validate(raw)
-    except ValidationError as exc:
-        path, message = first_problem(exc)
-        raise PolicyError(f"{source}: {path}: {message}", field=path) from None
-
+__all__ = ["EffectiveList", "EffectivePolicy", "PolicyStack"]
 
 # -- the meet -----------------------------------------------------------------
 
@@ -374,106 +250,3 @@ class PolicyStack:
             parse_policy(content.get("platform"), source="platform policy"),
             None if tenant is None else parse_policy(tenant, source="tenant policy"),
         )
-
-
-# -- explaining the meet ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A tenant setting the platform narrowed or overruled, and why."""
-
-    field: str
-    tenant: Any
-    effective: Any
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "tenant": to_jsonable(self.tenant),
-            "effective": to_jsonable(self.effective),
-            "reason": self.reason,
-        }
-
-
-def _list_overrides(name: str, platform: ListRule, tenant: ListRule) -> list[Override]:
-    found: list[Override] = []
-    for pattern in tenant.allow or ():
-        if platform.deny and matches_any(pattern, platform.deny):
-            found.append(
-                Override(
-                    f"{name}.allow",
-                    pattern,
-                    None,
-                    f"the platform denies {pattern} ({', '.join(platform.deny)})",
-                )
-            )
-        elif platform.allow is not None and not matches_any(pattern, platform.allow):
-            found.append(
-                Override(
-                    f"{name}.allow",
-                    pattern,
-                    None,
-                    f"the platform allows only {', '.join(platform.allow)}",
-                )
-            )
-    return found
-
-
-def _cap_override(field: str, platform: Any, tenant: Any) -> list[Override]:
-    if tenant is not None and platform is not None and tenant > platform:
-        return [Override(field, tenant, platform, f"the platform caps it at {platform}")]
-    return []
-
-
-def explain_overrides(platform: PolicyDocument, tenant: PolicyDocument) -> list[Override]:
-    """Every tenant setting that does not take effect as written, with the
-    platform rule that overrules it. Deny-lists and stricter settings always
-    take effect, so they never appear here."""
-    found: list[Override] = []
-    for name in ("providers", "vendors", "models", "regions"):
-        found += _list_overrides(name, getattr(platform, name), getattr(tenant, name))
-    for flag in ("zero_data_retention", "no_training"):
-        if (
-            getattr(platform.data, flag)
-            and tenant.data.model_fields_set & {flag}
-            and not getattr(tenant.data, flag)
-        ):
-            found.append(Override(f"data.{flag}", False, True, f"the platform requires {flag}"))
-    if tenant.capabilities.allow_unknown and platform.capabilities.allow_unknown is not True:
-        found.append(
-            Override(
-                "capabilities.allow_unknown",
-                True,
-                False,
-                "the platform does not admit unknown capabilities",
-            )
-        )
-    for cap in (
-        "max_cost_per_request_usd",
-        "max_input_price_per_mtok",
-        "max_output_price_per_mtok",
-        "max_fallbacks",
-    ):
-        found += _cap_override(
-            f"limits.{cap}", getattr(platform.limits, cap), getattr(tenant.limits, cap)
-        )
-    for alias, targets in tenant.aliases.items():
-        for target in targets:
-            provider, _, model = target.rpartition("/")
-            names = [target, model] if provider else [target]
-            verdict = EffectiveList.of(platform.models).verdict(*names)
-            provider_ok = not provider or EffectiveList.of(platform.providers).verdict(
-                provider
-            ) == (True, False)
-            if verdict != (True, False) or not provider_ok:
-                found.append(
-                    Override(
-                        f"aliases.{alias}",
-                        target,
-                        "rejected on every route",
-                        f"the platform's models or providers rules reject {target}",
-                    )
-                )
-    return found

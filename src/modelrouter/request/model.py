@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from modelrouter.catalog.model import Feature
+from modelrouter.errors import invalid_input_from
 from modelrouter.money import parse_decimal
+from modelrouter.types import Strategy, Weights
 
 __all__ = [
     "MAX_INPUT_TOKENS",
@@ -40,14 +42,6 @@ MAX_TEXT = 2_000_000
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Strategy(StrEnum):
-    CHEAPEST = "cheapest"
-    FASTEST = "fastest"
-    QUALITY = "quality"
-    PINNED = "pinned"
-    BALANCED = "balanced"
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,25 +56,6 @@ class AllowDeny(_Strict):
 class DataRequirements(_Strict):
     zero_data_retention: bool = False
     no_training: bool = False
-
-
-class Weights(_Strict):
-    """Balanced strategy weights; they need not sum to one."""
-
-    cost: Decimal = Decimal(1)
-    latency: Decimal = Decimal(1)
-    quality: Decimal = Decimal(1)
-
-    @field_validator("cost", "latency", "quality", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal:
-        return parse_decimal(value, what="weight")
-
-    @model_validator(mode="after")
-    def _not_all_zero(self) -> Weights:
-        if not (self.cost or self.latency or self.quality):
-            raise ValueError("at least one weight must be above zero")
-        return self
 
 
 class ContentPart(_Strict):
@@ -171,15 +146,9 @@ def price_context(service_tier: str) -> dict[str, str]:
 
 def parse_request(raw: object) -> RouteRequest:
     """Validate a request from outside; errors name the field."""
-    from pydantic import ValidationError
-
-    from modelrouter.errors import InvalidInputError
-    from modelrouter.validation import first_problem
-
     if isinstance(raw, RouteRequest):
         return raw
     try:
         return RouteRequest.model_validate(raw)
     except ValidationError as exc:
-        path, message = first_problem(exc)
-        raise InvalidInputError(f"{path}: {message}", field=path) from None
+        raise invalid_input_from(exc) from None

@@ -15,8 +15,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from modelrouter.catalog.model import Deployment
-from modelrouter.request import Strategy, Weights
-from modelrouter.types import CostEstimate
+from modelrouter.types import CostEstimate, Strategy, Weights
 
 __all__ = ["Scored", "order_candidates", "weighted_draw"]
 

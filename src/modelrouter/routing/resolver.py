@@ -11,10 +11,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.errors import UnknownModelError
-from modelrouter.policy import EffectivePolicy
+from modelrouter.policy.effective import EffectivePolicy
 
 __all__ = ["Resolved", "resolve"]
 

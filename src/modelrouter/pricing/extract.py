@@ -1,7 +1,7 @@
 """Read the usage block of a provider's response body into our :class:`Usage`.
 
 Each API shape reports tokens its own way; the parsers below turn every one of
-them into the single convention of :mod:`modelrouter.usage` (``input_tokens``
+them into the single convention of :mod:`modelrouter.pricing.usage` (``input_tokens``
 is the whole input, cache reads and writes included; ``output_tokens`` the
 whole output, reasoning included; every other count is a part of one of them).
 
@@ -90,7 +90,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
 from modelrouter.errors import InvalidInputError
-from modelrouter.usage import USAGE_UNITS, Usage
+from modelrouter.pricing.usage import USAGE_UNITS, Usage
 
 __all__ = ["API_SHAPES", "ApiShape", "ExtractedUsage", "extract_usage"]
 

@@ -19,8 +19,8 @@ from modelrouter.catalog.prices import PriceSheet, Rate, ResolvedPrice
 from modelrouter.errors import UnknownPriceError
 from modelrouter.money import EXACT as _EXACT
 from modelrouter.money import ZERO, exact_str, per_million
+from modelrouter.pricing.usage import USAGE_UNITS, Usage
 from modelrouter.types import CostEstimate
-from modelrouter.usage import USAGE_UNITS, Usage
 
 __all__ = [
     "ESTIMATE_MARGIN",

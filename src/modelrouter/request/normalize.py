@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from modelrouter.canonical import to_jsonable
 from modelrouter.catalog.model import Feature
-from modelrouter.policy import EffectiveList, EffectivePolicy
-from modelrouter.request import RouteRequest, Strategy, Weights, price_context
-from modelrouter.tokens import estimate_tokens, messages_digest
+from modelrouter.encoding import to_jsonable
+from modelrouter.policy.effective import EffectiveList, EffectivePolicy
+from modelrouter.request.model import RouteRequest, price_context
+from modelrouter.request.tokens import estimate_tokens, messages_digest
+from modelrouter.types import Strategy, Weights
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUT_TOKENS", "NormalizedRequest", "normalize"]
 

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from modelrouter.request import Message
+from modelrouter.request.model import Message
 
 __all__ = ["IMAGE_TOKENS", "estimate_tokens", "messages_digest", "text_tokens"]
 

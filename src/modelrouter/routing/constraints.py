@@ -14,7 +14,7 @@ from decimal import Decimal
 from modelrouter.catalog.model import Deployment, Feature
 from modelrouter.catalog.prices import PriceSheet
 from modelrouter.money import exact_str
-from modelrouter.policy import EffectivePolicy
+from modelrouter.policy.effective import EffectivePolicy
 from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
 from modelrouter.types import RejectionCode as Code
 

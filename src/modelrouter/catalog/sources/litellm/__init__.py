@@ -1,0 +1,18 @@
+"""Importers for LiteLLM's data: its model cost map (``cost_map``) and its
+proxy config (``proxy``), over the fields both share (``fields``).
+
+Both return a catalog document in our schema (see ``catalog/schema.py``), with
+warnings and counts of what was skipped. Neither opens a file: the caller reads
+and parses the JSON or YAML and passes the value.
+"""
+
+from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.fields import ImportResult, provider_from_litellm
+from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
+
+__all__ = [
+    "ImportResult",
+    "import_litellm_config",
+    "import_litellm_cost_map",
+    "provider_from_litellm",
+]

@@ -1,0 +1,141 @@
+"""Policy documents: one schema for the platform policy and tenant overlays.
+
+A document is data: lists of allowed and denied providers, vendors, models
+and regions (globs), data-handling requirements, cost caps, routing choices,
+aliases and budgets. ``parse_policy`` validates one from outside; its errors
+name the field. How documents combine is ``policy.effective``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from modelrouter.encoding import canonical_hash
+from modelrouter.errors import PolicyError, invalid_input_from
+from modelrouter.money import parse_decimal
+from modelrouter.types import Strategy, Weights
+
+__all__ = [
+    "DEFAULT_MAX_FALLBACKS",
+    "Budget",
+    "ListRule",
+    "PolicyDocument",
+    "matches_any",
+    "parse_policy",
+]
+
+DEFAULT_MAX_FALLBACKS = 3
+
+Pattern = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def matches_any(value: str, patterns: Iterable[str]) -> bool:
+    """Glob match (``openai/*``, ``*-mini``), case-insensitive."""
+    lowered = value.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+class ListRule(_Strict):
+    """``allow``: only what matches (absent = anything); ``deny``: never what matches."""
+
+    allow: list[Pattern] | None = Field(default=None, max_length=1000)
+    deny: list[Pattern] = Field(default_factory=list, max_length=1000)
+
+
+class DataPolicy(_Strict):
+    zero_data_retention: bool = False
+    no_training: bool = False
+
+
+class CapabilityPolicy(_Strict):
+    # None: this document says nothing. A platform that says nothing does not
+    # allow unknown capabilities; a tenant that says nothing inherits.
+    allow_unknown: bool | None = None
+
+
+def _optional_money(value: Any) -> Decimal | None:
+    return None if value is None else parse_decimal(value, what="limit")
+
+
+class Limits(_Strict):
+    max_cost_per_request_usd: Decimal | None = None
+    max_input_price_per_mtok: Decimal | None = None
+    max_output_price_per_mtok: Decimal | None = None
+    max_fallbacks: int | None = Field(default=None, ge=0, le=20)
+
+    _money = field_validator(
+        "max_cost_per_request_usd",
+        "max_input_price_per_mtok",
+        "max_output_price_per_mtok",
+        mode="before",
+    )(_optional_money)
+
+
+class RoutingPolicy(_Strict):
+    strategy: Strategy | None = None
+    strategies_by_alias: dict[Pattern, Strategy] = Field(default_factory=dict)
+    weights: Weights | None = None
+    diversify_providers: bool | None = None
+
+
+class Budget(_Strict):
+    period: Literal["day", "week", "month"]
+    limit_usd: Decimal
+    soft_limit_pct: Decimal | None = Field(default=None, gt=0, le=100)
+    soft_action: Literal["cheapest"] | dict[Literal["deny_models"], list[Pattern]] | None = None
+    timezone: str = "UTC"
+
+    _limit = field_validator("limit_usd", mode="before")(
+        lambda value: parse_decimal(value, what="limit_usd")
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class PolicyDocument(_Strict):
+    providers: ListRule = Field(default_factory=ListRule)
+    vendors: ListRule = Field(default_factory=ListRule)
+    models: ListRule = Field(default_factory=ListRule)
+    regions: ListRule = Field(default_factory=ListRule)
+    data: DataPolicy = Field(default_factory=DataPolicy)
+    capabilities: CapabilityPolicy = Field(default_factory=CapabilityPolicy)
+    limits: Limits = Field(default_factory=Limits)
+    routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
+    aliases: dict[Pattern, list[Pattern]] = Field(default_factory=dict)
+    budgets: list[Budget] = Field(default_factory=list, max_length=10)
+
+    def content(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    @property
+    def version(self) -> str:
+        return "pol_" + canonical_hash(self.content())[:32]
+
+
+def parse_policy(raw: Any, *, source: str = "policy") -> PolicyDocument:
+    if raw is None:
+        return PolicyDocument()
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{source}: a policy must be a mapping, not {type(raw).__name__}")
+    try:
+        return PolicyDocument.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_input_from(exc, error=PolicyError, source=source) from None
