@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from modelrouter.catalog.build import (
     Layer,
@@ -23,7 +19,6 @@ from modelrouter.catalog.build import (
 )
 from modelrouter.catalog.model import Alias, Deployment, Model, Provider
 from modelrouter.catalog.schema import CatalogDocument
-from modelrouter.catalog.sources.genai import genai_layer, genai_version
 from modelrouter.errors import CatalogError
 
 __all__ = ["Catalog"]
@@ -82,7 +77,9 @@ class Catalog:
     @classmethod
     def bundled(cls) -> Catalog:
         """The default catalog: genai-prices' data plus the curated overlay. Offline."""
-        return _bundled()
+        from modelrouter.catalog.bundled import bundled_catalog
+
+        return bundled_catalog()
 
     def layered(self, source: str, raw: Mapping[str, Any]) -> Catalog:
         """A new catalog with ``raw`` laid over this one, field by field."""
@@ -136,29 +133,3 @@ class Catalog:
             f"Catalog(version={self.version!r}, deployments={len(self.deployments)}, "
             f"models={len(self.models)}, aliases={len(self.aliases)})"
         )
-
-
-def _curated() -> dict[str, Any]:
-    text = resources.files("modelrouter.catalog").joinpath("data/curated.yaml").read_text("utf-8")
-    loaded = yaml.safe_load(text)
-    if not isinstance(loaded, dict):
-        raise CatalogError("the curated overlay is not a mapping", source="curated.yaml")
-    return loaded
-
-
-@cache
-def _bundled() -> Catalog:
-    curated = _curated()
-    claimed = [
-        (deployment["genai"]["provider"], deployment["genai"]["model"])
-        for model in curated.get("models", {}).values()
-        for deployment in model.get("deployments", {}).values()
-        if "genai" in deployment
-    ]
-    generated = genai_layer(claimed)
-    # A generated model id that a curated alias uses as its name yields to the alias.
-    for alias in curated.get("aliases", {}):
-        generated["models"].pop(alias, None)
-    return Catalog.from_layers(
-        [(f"genai-prices {genai_version()}", generated), ("curated overlay", curated)]
-    )

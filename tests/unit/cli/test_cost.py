@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from modelrouter.cli import app
 
 runner = CliRunner()
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def test_cost_json_shape_and_exact_total() -> None:

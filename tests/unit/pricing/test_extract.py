@@ -23,7 +23,7 @@ from modelrouter.errors import InvalidInputError
 from modelrouter.pricing.extract import API_SHAPES, ApiShape, ExtractedUsage, extract_usage
 from modelrouter.pricing.usage import Usage
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "responses"
 
 Body = dict[str, Any]
 

@@ -20,7 +20,7 @@ from modelrouter.errors import CatalogError, NoRouteError
 from modelrouter.router import Router
 from modelrouter.types import RejectionCode
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "litellm"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "litellm"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SECRETS = (
     "azure-eu-SECRET-7f3a",
