@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.pricing.cost import actual_cost, estimate_cost
-from modelrouter.pricing.usage import PARTS, Usage
+from modelrouter.pricing.units import PARTS, USAGE_FIELDS
+from modelrouter.pricing.usage import Usage
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 PRICE = st.decimals(min_value=0, max_value=50, places=3).map(lambda d: d.normalize())
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FIELDS = [name for name in Usage.__dataclass_fields__ if name != "requests"]
+FIELDS = list(USAGE_FIELDS)
 
 
 @st.composite

@@ -37,6 +37,7 @@ from modelrouter.catalog.schema import (
 from modelrouter.catalog.sources.genai import genai_prices_for
 from modelrouter.encoding import canonical_bytes
 from modelrouter.errors import CatalogError, first_problem
+from modelrouter.pricing.units import UNIT_NAMES
 
 __all__ = ["Layer", "catalog_version", "compile_document", "merge_layers", "validate_layer"]
 
@@ -121,20 +122,7 @@ def _rate(spec: Decimal | RateSpec | None) -> Rate | None:
 
 
 def _sheet(spec: RatesSpec) -> PriceSheet:
-    return PriceSheet(
-        input=_rate(spec.input),
-        cache_read=_rate(spec.cache_read),
-        cache_write=_rate(spec.cache_write),
-        cache_write_1h=_rate(spec.cache_write_1h),
-        input_audio=_rate(spec.input_audio),
-        cache_audio_read=_rate(spec.cache_audio_read),
-        input_image=_rate(spec.input_image),
-        output=_rate(spec.output),
-        output_reasoning=_rate(spec.output_reasoning),
-        output_audio=_rate(spec.output_audio),
-        output_image=_rate(spec.output_image),
-        request=_rate(spec.request),
-    )
+    return PriceSheet(**{name: _rate(getattr(spec, name)) for name in UNIT_NAMES})
 
 
 def _rule(spec: PriceRuleSpec) -> PriceRule:

@@ -20,31 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from modelrouter.pricing.units import INPUT_SIDE, OUTPUT_SIDE, UNIT_NAMES, UNITS
+
 __all__ = [
-    "TOKEN_UNITS",
-    "UNITS",
     "PriceRule",
     "PriceSchedule",
     "PriceSheet",
     "Rate",
     "ResolvedPrice",
 ]
-
-# Units priced per million tokens, input side then output side; the worst case
-# takes the dearest of each side.
-INPUT_SIDE = (
-    "input",
-    "cache_read",
-    "cache_write",
-    "cache_write_1h",
-    "input_audio",
-    "cache_audio_read",
-    "input_image",
-)
-OUTPUT_SIDE = ("output", "output_reasoning", "output_audio", "output_image")
-TOKEN_UNITS = (*INPUT_SIDE, *OUTPUT_SIDE)
-# ``request`` is a flat fee per request.
-UNITS = (*TOKEN_UNITS, "request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,41 +58,84 @@ def _flat_max(rates: tuple[Rate, ...]) -> Decimal | None:
     return max(rate.base for rate in rates)
 
 
-@dataclass(frozen=True, slots=True)
 class PriceSheet:
-    input: Rate | None = None
-    cache_read: Rate | None = None
-    cache_write: Rate | None = None
-    cache_write_1h: Rate | None = None
-    input_audio: Rate | None = None
-    cache_audio_read: Rate | None = None
-    input_image: Rate | None = None
-    output: Rate | None = None
-    output_reasoning: Rate | None = None
-    output_audio: Rate | None = None
-    output_image: Rate | None = None
-    request: Rate | None = None
-    # Every rate a request's input or output tokens can be billed at, for the
-    # worst case; computed once because estimates read them per candidate.
-    input_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
-    output_side: tuple[Rate, ...] = field(init=False, repr=False, compare=False)
-    _flat_input: Decimal | None = field(init=False, repr=False, compare=False)
-    _flat_output: Decimal | None = field(init=False, repr=False, compare=False)
+    """The rates of one price rule, by unit name (the units of
+    ``pricing.units``): ``PriceSheet(input=Rate(...), output=Rate(...))``.
+    Immutable; units without a rate are unpriced."""
 
-    def __post_init__(self) -> None:
-        def present(units: tuple[str, ...]) -> tuple[Rate, ...]:
-            return tuple(rate for unit in units if (rate := getattr(self, unit)) is not None)
+    __slots__ = (
+        "_flat_input",
+        "_flat_output",
+        "_hash",
+        "_rates",
+        "cache_read",
+        "input",
+        "input_side",
+        "output",
+        "output_side",
+        "priced_usage",
+        "request",
+    )
+    _rates: dict[str, Rate]
+    _hash: int
+    _flat_input: Decimal | None
+    _flat_output: Decimal | None
+    # The units the estimate reads per candidate, as attributes for speed.
+    input: Rate | None
+    cache_read: Rate | None
+    output: Rate | None
+    request: Rate | None
+    # Every rate a request's input or output tokens can be billed at, for the worst case.
+    input_side: tuple[Rate, ...]
+    output_side: tuple[Rate, ...]
+    # The usage fields this sheet prices (the rest bill at the total that includes them).
+    priced_usage: frozenset[str]
 
-        input_side, output_side = present(INPUT_SIDE), present(OUTPUT_SIDE)
-        object.__setattr__(self, "input_side", input_side)
-        object.__setattr__(self, "output_side", output_side)
+    def __init__(self, **rates: Rate | None) -> None:
+        unknown = sorted(set(rates) - set(UNIT_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown price unit(s): {', '.join(unknown)}; known: {', '.join(UNIT_NAMES)}"
+            )
+        present = {unit: rate for unit in UNIT_NAMES if (rate := rates.get(unit)) is not None}
+        setattr_ = object.__setattr__
+        setattr_(self, "_rates", present)
+        setattr_(self, "_hash", hash(tuple(present.items())))
+        for unit in ("input", "cache_read", "output", "request"):
+            setattr_(self, unit, present.get(unit))
+        input_side = tuple(present[u] for u in INPUT_SIDE if u in present)
+        output_side = tuple(present[u] for u in OUTPUT_SIDE if u in present)
+        setattr_(self, "input_side", input_side)
+        setattr_(self, "output_side", output_side)
         # Without tiers the dearest rate of a side never changes: compute it once.
-        object.__setattr__(self, "_flat_input", _flat_max(input_side))
-        object.__setattr__(self, "_flat_output", _flat_max(output_side))
+        setattr_(self, "_flat_input", _flat_max(input_side))
+        setattr_(self, "_flat_output", _flat_max(output_side))
+        setattr_(
+            self,
+            "priced_usage",
+            frozenset(
+                unit.usage_field
+                for unit in UNITS
+                if unit.usage_field is not None and unit.name in present
+            ),
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"PriceSheet is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PriceSheet):
+            return NotImplemented
+        return self._rates == other._rates
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"PriceSheet({', '.join(f'{u}={r!r}' for u, r in self._rates.items())})"
 
     def rate(self, unit: str) -> Rate | None:
-        rate: Rate | None = getattr(self, unit)
-        return rate
+        return self._rates.get(unit)
 
     def dearest_input(self, total_input_tokens: int) -> Decimal:
         """The highest rate any input token can be billed at, at this tier."""
@@ -122,13 +149,12 @@ class PriceSheet:
         return max(rate.at(total_input_tokens) for rate in self.output_side)
 
     def units(self) -> tuple[str, ...]:
-        return tuple(unit for unit in UNITS if getattr(self, unit) is not None)
+        return tuple(self._rates)
 
     def overlay(self, other: PriceSheet, skip: set[str]) -> tuple[PriceSheet, set[str]]:
         """Units of ``other`` replace ours, except those already in ``skip``."""
-        changes = {unit: other.rate(unit) for unit in other.units() if unit not in skip}
-        rates = {unit: changes.get(unit, self.rate(unit)) for unit in UNITS}
-        return PriceSheet(**rates), skip | set(changes)
+        changes = {unit: rate for unit, rate in other._rates.items() if unit not in skip}
+        return PriceSheet(**{**self._rates, **changes}), skip | set(changes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from modelrouter.money import parse_decimal
+from modelrouter.pricing.units import UNITS
 
 __all__ = [
     "SCHEMA_ID",
@@ -93,21 +94,9 @@ class RateSpec(_Strict):
 Rate = Decimal | RateSpec
 
 
-class RatesSpec(_Strict):
-    """Rates in USD per million tokens; ``request`` is USD per request."""
-
-    input: Rate | None = None
-    cache_read: Rate | None = None
-    cache_write: Rate | None = None
-    cache_write_1h: Rate | None = None
-    input_audio: Rate | None = None
-    cache_audio_read: Rate | None = None
-    input_image: Rate | None = None
-    output: Rate | None = None
-    output_reasoning: Rate | None = None
-    output_audio: Rate | None = None
-    output_image: Rate | None = None
-    request: Decimal | None = None
+class _RatesBase(_Strict):
+    """Rates in USD per million tokens; ``request`` is USD per request. The
+    fields are the units of ``pricing.units``."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -115,6 +104,21 @@ class RatesSpec(_Strict):
         if value is None or isinstance(value, dict | RateSpec):
             return value
         return _money(value)
+
+
+if TYPE_CHECKING:
+    RatesSpec = _RatesBase
+else:
+    # One optional field per unit of the table: a flat or tiered rate, and a
+    # plain amount for the per-request fee.
+    RatesSpec = create_model(
+        "RatesSpec",
+        __base__=_RatesBase,
+        **{
+            unit.name: ((Decimal if unit.side == "request" else Rate) | None, None)
+            for unit in UNITS
+        },
+    )
 
 
 class PriceRuleSpec(_Strict):

@@ -13,11 +13,12 @@ from rich.table import Table
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
-from modelrouter.catalog.prices import UNITS, Rate
+from modelrouter.catalog.prices import Rate
 from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
 from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
 from modelrouter.cli.common import err, fail, handle_errors, load_catalog, out, read_structured
 from modelrouter.money import exact_str
+from modelrouter.pricing.units import UNIT_NAMES
 
 __all__ = ["app"]
 
@@ -144,7 +145,7 @@ def show_command(
             for rule in d.prices.rules:
                 rates = ", ".join(
                     f"{unit} {_rate(rule.sheet.rate(unit))}"
-                    for unit in UNITS
+                    for unit in UNIT_NAMES
                     if rule.sheet.rate(unit) is not None
                 )
                 table.add_row(escape(f"prices [{rule.label()}]"), rates)

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from functools import lru_cache
 from typing import Any
 
 from modelrouter.catalog.model import Deployment
@@ -19,7 +18,8 @@ from modelrouter.catalog.prices import PriceSheet, Rate, ResolvedPrice
 from modelrouter.errors import UnknownPriceError
 from modelrouter.money import EXACT as _EXACT
 from modelrouter.money import ZERO, exact_str, per_million
-from modelrouter.pricing.usage import USAGE_UNITS, Usage
+from modelrouter.pricing.units import BY_USAGE_FIELD, UNITS
+from modelrouter.pricing.usage import Usage
 from modelrouter.types import CostEstimate
 
 __all__ = [
@@ -111,20 +111,8 @@ def estimate_cost(
 
 # -- after inference -------------------------------------------------------------
 
-# Usage field -> component name in a cost breakdown.
-_COMPONENTS = {
-    "input_tokens": "input",
-    "cache_read_tokens": "cache_read",
-    "cache_write_tokens": "cache_write",
-    "cache_write_1h_tokens": "cache_write_1h",
-    "input_audio_tokens": "input_audio",
-    "cache_audio_read_tokens": "cache_audio_read",
-    "input_image_tokens": "input_image",
-    "output_tokens": "output",
-    "reasoning_tokens": "reasoning",
-    "output_audio_tokens": "output_audio",
-    "output_image_tokens": "output_image",
-}
+# Components of a cost breakdown, in the table's order.
+_COMPONENTS = tuple(unit.component for unit in UNITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +139,6 @@ class ActualCost:
         }
 
 
-@lru_cache(maxsize=65_536)
-def _priced_fields(sheet: PriceSheet) -> frozenset[str]:
-    return frozenset(
-        name for name, (unit, _) in USAGE_UNITS.items() if sheet.rate(unit) is not None
-    )
-
-
 def actual_cost(
     deployment: Deployment,
     usage: Usage,
@@ -174,7 +155,7 @@ def actual_cost(
     error naming the deployment and unit: never $0."""
     resolved = resolve_prices(deployment, at, context)
     sheet = resolved.sheet
-    priced = _priced_fields(sheet)
+    priced = sheet.priced_usage
     for total, unit in (("input_tokens", "input"), ("output_tokens", "output")):
         if total not in priced and usage.count(total):
             raise UnknownPriceError(deployment.id, unit)
@@ -185,19 +166,18 @@ def actual_cost(
     for name, count in leaves.items():
         if not count:
             continue
-        rate = sheet.rate(USAGE_UNITS[name][0])
+        priced_unit = BY_USAGE_FIELD[name]
+        rate = sheet.rate(priced_unit.name)
         assert rate is not None  # only priced fields have leaves
         amount = per_million(count, rate.at(tokens))
-        components[_COMPONENTS[name]] = amount
+        components[priced_unit.component] = amount
         total_usd += amount
     if sheet.request is not None and usage.requests:
         fee = sheet.request.base * usage.requests
         components["request"] = fee
         total_usd += fee
     tier = sheet.input.tier_label(tokens) if sheet.input is not None else None
-    ordered = {
-        name: components[name] for name in (*_COMPONENTS.values(), "request") if name in components
-    }
+    ordered = {name: components[name] for name in _COMPONENTS if name in components}
     return ActualCost(
         deployment=deployment.id,
         total_usd=total_usd,

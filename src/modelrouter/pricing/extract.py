@@ -86,11 +86,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from modelrouter.errors import InvalidInputError
-from modelrouter.pricing.usage import USAGE_UNITS, Usage
+from modelrouter.pricing.units import USAGE_FIELDS
+from modelrouter.pricing.usage import FIELDS, Usage
 
 __all__ = ["API_SHAPES", "ApiShape", "ExtractedUsage", "extract_usage"]
 
@@ -528,25 +529,21 @@ def _bedrock(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     )
 
 
-_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
-
-
 def _normalized(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     raw, path, model = body, "", None
     if "usage" in body:
         raw = r.usage_block(body, "usage", "")
         path, model = "usage", _model(body)
-    for name in _USAGE_FIELDS:
+    for name in FIELDS:
         if name in raw:
             where = _join(path, name)
             if raw[name] is None:
                 raise r.error(where, "is null")
             r.count(raw, name, path)
-    if not any(name in raw for name in USAGE_UNITS):
+    if not any(name in raw for name in USAGE_FIELDS):
         raise r.error(
             path or "body",
-            "has no token counts: the body has no usage block "
-            f"(known fields: {', '.join(_USAGE_FIELDS)})",
+            f"has no token counts: the body has no usage block (known fields: {', '.join(FIELDS)})",
         )
     try:
         usage = Usage.from_dict(raw)

@@ -4,85 +4,56 @@
 OpenAI convention; Anthropic's separate counts are added up by the parsers).
 ``output_tokens`` is the total output, reasoning included (Gemini's separate
 thought count is added by its parser). The other counts are parts of those
-totals, so a token is never counted twice and never dropped:
-
-    input_tokens                          output_tokens
-    +- cache_read_tokens                  +- reasoning_tokens
-    |  `- cache_audio_read_tokens         +- output_audio_tokens
-    +- cache_write_tokens (all TTLs)      `- output_image_tokens
-    |  `- cache_write_1h_tokens
-    +- input_audio_tokens
-    |  `- cache_audio_read_tokens
-    `- input_image_tokens
+totals (the hierarchy is drawn in ``pricing.units``, whose table defines the
+fields), so a token is never counted twice and never dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.errors import InvalidInputError
+from modelrouter.pricing.units import BY_USAGE_FIELD, PARTS, USAGE_FIELDS
 
-__all__ = ["PARTS", "USAGE_UNITS", "Usage"]
+__all__ = ["FIELDS", "Usage"]
 
-# usage field -> (price unit, its dimensions). A unit is part of another when
-# its dimensions include the other's; that is the whole hierarchy above.
-USAGE_UNITS: dict[str, tuple[str, frozenset[str]]] = {
-    "input_tokens": ("input", frozenset({"input"})),
-    "cache_read_tokens": ("cache_read", frozenset({"input", "cache_read"})),
-    "cache_write_tokens": ("cache_write", frozenset({"input", "cache_write"})),
-    "cache_write_1h_tokens": ("cache_write_1h", frozenset({"input", "cache_write", "1h"})),
-    "input_audio_tokens": ("input_audio", frozenset({"input", "audio"})),
-    "cache_audio_read_tokens": ("cache_audio_read", frozenset({"input", "audio", "cache_read"})),
-    "input_image_tokens": ("input_image", frozenset({"input", "image"})),
-    "output_tokens": ("output", frozenset({"output"})),
-    "reasoning_tokens": ("output_reasoning", frozenset({"output", "reasoning"})),
-    "output_audio_tokens": ("output_audio", frozenset({"output", "audio"})),
-    "output_image_tokens": ("output_image", frozenset({"output", "image"})),
-}
-
-# For each field, the fields that are parts of it (directly or not).
-PARTS: dict[str, tuple[str, ...]] = {
-    name: tuple(
-        other
-        for other, (_, other_dims) in USAGE_UNITS.items()
-        if other != name and dims < other_dims
-    )
-    for name, (_, dims) in USAGE_UNITS.items()
-}
+# Every field of a Usage: the token counts of the unit table, then the request count.
+FIELDS: tuple[str, ...] = (*USAGE_FIELDS, "requests")
 
 
 @cache
 def billing_order(priced: frozenset[str]) -> tuple[str, ...]:
     """Most specific first, so every part is known before its total."""
-    return tuple(sorted(priced, key=lambda name: (-len(USAGE_UNITS[name][1]), name)))
+    return tuple(sorted(priced, key=lambda name: (-len(BY_USAGE_FIELD[name].dimensions), name)))
 
 
-@dataclass(frozen=True, slots=True)
 class Usage:
-    input_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    input_audio_tokens: int = 0
-    cache_audio_read_tokens: int = 0
-    input_image_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    output_audio_tokens: int = 0
-    output_image_tokens: int = 0
-    requests: int = 1
+    """Token counts of one served request (``Usage(input_tokens=2000, output_tokens=300)``);
+    every count defaults to 0 and ``requests`` to 1. Immutable."""
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
+    __slots__ = FIELDS
+
+    if TYPE_CHECKING:
+        # The fields come from the unit table; each one is a whole number.
+        def __getattr__(self, name: str) -> int: ...
+
+    def __init__(self, **counts: int) -> None:
+        unknown = sorted(set(counts) - set(FIELDS))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown usage field(s): {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}",
+                field=unknown[0],
+            )
+        for name in FIELDS:
+            value = counts.get(name, 1 if name == "requests" else 0)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidInputError(
-                    f"usage {f.name} must be a whole number, got {value!r}", field=f.name
+                    f"usage {name} must be a whole number, got {value!r}", field=name
                 )
             if value < 0:
-                raise InvalidInputError(f"usage {f.name} is negative ({value})", field=f.name)
+                raise InvalidInputError(f"usage {name} is negative ({value})", field=name)
+            object.__setattr__(self, name, value)
         for name, parts in PARTS.items():
             total = getattr(self, name)
             for part in parts:
@@ -92,14 +63,36 @@ class Usage:
                         f"{name} ({total}), which includes it",
                         field=part,
                     )
-        self.leaves(frozenset(USAGE_UNITS))  # disjoint parts must fit their total too
+        self.leaves(frozenset(USAGE_FIELDS))  # disjoint parts must fit their total too
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Usage is immutable: cannot set {name}")
+
+    def _values(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value}"
+            for name, value in zip(FIELDS, self._values(), strict=True)
+            if value != (1 if name == "requests" else 0)
+        )
+        return f"Usage({shown})"
 
     def leaves(self, priced: frozenset[str]) -> dict[str, int]:
         """Tokens to bill under each priced field: its count less the priced
         parts inside it. Tokens of an unpriced part stay with the nearest
         priced total above it, so they are billed at that rate (a provider
         without a cache price bills cached tokens as input)."""
-        counts = {name: getattr(self, name) for name in USAGE_UNITS}
+        counts = {name: getattr(self, name) for name in USAGE_FIELDS}
         shared = "cache_audio_read_tokens"
         if shared not in priced and {"cache_read_tokens", "input_audio_tokens"} <= priced:
             # Cached audio sits inside both cache reads and audio input; with no
@@ -124,18 +117,11 @@ class Usage:
         return value
 
     def to_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(FIELDS, self._values(), strict=True))
 
     @classmethod
     def from_dict(cls, raw: Any) -> Usage:
         """Our normalised shape, as JSON; unknown keys are an error naming them."""
         if not isinstance(raw, dict):
             raise InvalidInputError("usage must be an object of token counts", field="usage")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise InvalidInputError(
-                f"unknown usage field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                field=unknown[0],
-            )
         return cls(**raw)

@@ -213,10 +213,10 @@ def test_anthropic_cache_writes_at_125_and_200_percent(bundled: Catalog) -> None
     d = bundled.deployments["anthropic/claude-sonnet-4-5"]
     assert d.prices is not None
     sheet = d.prices.rules[0].sheet
-    assert sheet.input is not None and sheet.cache_write is not None
-    assert sheet.cache_write_1h is not None
-    assert sheet.cache_write.base == sheet.input.base * Decimal("1.25")
-    assert sheet.cache_write_1h.base == sheet.input.base * 2
+    write, write_1h = sheet.rate("cache_write"), sheet.rate("cache_write_1h")
+    assert sheet.input is not None and write is not None and write_1h is not None
+    assert write.base == sheet.input.base * Decimal("1.25")
+    assert write_1h.base == sheet.input.base * 2
     result = cost(bundled, "anthropic/claude-sonnet-4-5", anthropic_style(0, 0, 1_000, 1_000, 0))
     assert result.components == {
         "cache_write": Decimal("0.00375"),  # 1,000 x 3.75/M (1.25 x $3)

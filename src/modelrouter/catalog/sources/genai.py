@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from modelrouter.catalog.sources.vendors import infer_vendor
+from modelrouter.pricing.units import UNITS
 
 __all__ = [
     "EXCLUDED_PROVIDERS",
@@ -48,19 +49,8 @@ _NOT_CHAT = re.compile(
     re.IGNORECASE,
 )
 
-_GENAI_UNITS = {
-    "input_mtok": "input",
-    "cache_read_mtok": "cache_read",
-    "cache_write_mtok": "cache_write",
-    "cache_write_1h_mtok": "cache_write_1h",
-    "input_audio_mtok": "input_audio",
-    "cache_audio_read_mtok": "cache_audio_read",
-    "input_image_mtok": "input_image",
-    "output_mtok": "output",
-    "output_reasoning_mtok": "output_reasoning",
-    "output_audio_mtok": "output_audio",
-    "output_image_mtok": "output_image",
-}
+# genai-prices' ModelPrice field -> (our unit, how many it prices per).
+_GENAI_UNITS = {unit.genai: (unit.name, unit.genai_per) for unit in UNITS if unit.genai}
 
 
 @cache
@@ -127,9 +117,8 @@ def _rates(model_price: Any) -> dict[str, Any]:
         if value is None:
             continue
         if key in _GENAI_UNITS:
-            rates[_GENAI_UNITS[key]] = _rate(value)
-        elif key == "requests_kcount":
-            rates["request"] = _rate(value, 1000)
+            unit, per = _GENAI_UNITS[key]
+            rates[unit] = _rate(value, per)
     return rates
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from modelrouter.catalog.schema import DeploymentSpec
 from modelrouter.errors import CatalogError, first_problem
 from modelrouter.money import exact_str, parse_decimal
+from modelrouter.pricing.units import BY_NAME, UNIT_NAMES, UNITS
 
 if TYPE_CHECKING:
     pass
@@ -94,21 +95,8 @@ def _gcp_region(location: str) -> str:
 
 # LiteLLM per-token field -> our unit. ``_batches``, ``_flex`` and ``_priority``
 # suffixes and ``_above_<N>k_tokens`` tiers apply to any of them.
-_UNITS = {
-    "input_cost_per_token": "input",
-    "cache_read_input_token_cost": "cache_read",
-    "cache_creation_input_token_cost": "cache_write",
-    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
-    "input_cost_per_audio_token": "input_audio",
-    "cache_read_input_audio_token_cost": "cache_audio_read",
-    "input_cost_per_image_token": "input_image",
-    "output_cost_per_token": "output",
-    "output_cost_per_reasoning_token": "output_reasoning",
-    "output_cost_per_audio_token": "output_audio",
-    "output_cost_per_image_token": "output_image",
-    "input_cost_per_request": "request",  # USD per request: not scaled
-}
-_UNIT_ORDER = tuple(dict.fromkeys(_UNITS.values()))
+_UNITS = {unit.litellm: unit.name for unit in UNITS if unit.litellm}
+_UNIT_ORDER = UNIT_NAMES
 _VARIANTS = {
     "_batches": ("batches", {"processing": "batch"}),
     "_flex": ("flex", {"service_tier": "flex"}),
@@ -174,7 +162,7 @@ def _rate(value: Any, unit: str, where: _Where, name: str) -> Decimal:
     except ValueError as exc:
         raise where.error(str(exc), name) from None
     # Exact: a decimal shift, no float arithmetic. 2.5e-06 per token -> 2.5 per million.
-    return amount if unit == "request" else amount.scaleb(6)
+    return amount if BY_NAME[unit].side == "request" else amount.scaleb(6)
 
 
 def _positive_int(value: Any, where: _Where, name: str) -> int:
