@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall only when the project's declared dependencies change.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[service,dev]'
 	@touch $(STAMP)
 
 # The HTTP service on the embedded defaults (SQLite under data/, the bundled catalog).

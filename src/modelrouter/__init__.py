@@ -1,9 +1,21 @@
 """modelrouter: which provider and model should serve this request, in which
-order to fall back, what it will cost, and whether this tenant may spend it."""
+order to fall back, what it will cost, and whether this tenant may spend it.
+
+The library's whole public surface is here::
+
+    from modelrouter import Catalog, Router, RouteRequest, Usage, replay
+
+    router = Router(Catalog.bundled())
+    plan = router.route(RouteRequest(model="gpt-4o", input_tokens=2000, max_output_tokens=500))
+    cost = router.record_outcome(plan, Usage(input_tokens=2000, output_tokens=312))
+    assert replay(plan.snapshot, router.catalog).matched
+"""
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment, Feature
 from modelrouter.errors import (
+    BackendError,
+    BudgetExceeded,
     CatalogError,
     CatalogVersionError,
     InvalidInputError,
@@ -11,11 +23,17 @@ from modelrouter.errors import (
     NoRouteError,
     PolicyError,
     ReplayMismatchError,
+    StaleWrite,
+    StoreUnavailable,
     UnknownModelError,
     UnknownPriceError,
 )
+from modelrouter.policy.budgets import BudgetStore
 from modelrouter.policy.document import PolicyDocument, parse_policy
 from modelrouter.policy.effective import PolicyStack
+from modelrouter.pricing.cost import ActualCost
+from modelrouter.pricing.extract import ExtractedUsage, extract_usage
+from modelrouter.pricing.usage import Usage
 from modelrouter.request.model import RouteRequest
 from modelrouter.router import Router
 from modelrouter.routing.replay import ReplayResult, replay
@@ -27,11 +45,16 @@ from modelrouter.types import (
     RejectionCode,
     RoutingPlan,
     Strategy,
+    Weights,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActualCost",
+    "BackendError",
+    "BudgetExceeded",
+    "BudgetStore",
     "Candidate",
     "Catalog",
     "CatalogError",
@@ -39,6 +62,7 @@ __all__ = [
     "CostEstimate",
     "Deployment",
     "DeploymentSignals",
+    "ExtractedUsage",
     "Feature",
     "InvalidInputError",
     "ModelRouterError",
@@ -53,10 +77,15 @@ __all__ = [
     "RouteRequest",
     "Router",
     "RoutingPlan",
+    "StaleWrite",
+    "StoreUnavailable",
     "Strategy",
     "UnknownModelError",
     "UnknownPriceError",
+    "Usage",
+    "Weights",
     "__version__",
+    "extract_usage",
     "parse_policy",
     "replay",
 ]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from modelrouter.cli import app
+from modelrouter.cli.app import app
 
 runner = CliRunner()
 

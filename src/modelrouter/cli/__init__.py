@@ -1,36 +1,33 @@
-"""The ``modelrouter`` command line (Typer and Rich)."""
+"""The ``modelrouter`` command line (Typer and Rich), installed with the
+``service`` extra: ``pip install 'modelrouter[service]'``.
+
+``main`` is the console script. Without the extra it says what to install
+instead of failing with a traceback; the app itself is ``cli.app``.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
 
-from modelrouter.cli.catalog import app as catalog_app
-from modelrouter.cli.cost import cost_command
-from modelrouter.cli.db import app as db_app
-from modelrouter.cli.keys import app as keys_app
-from modelrouter.cli.policy import app as policy_app
-from modelrouter.cli.replay import replay_command
-from modelrouter.cli.route import route_command
-from modelrouter.cli.serve import serve_command
+__all__ = ["main"]
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="modelrouter",
-    help="Route LLM requests: pick the provider and model, the fallbacks, and the cost.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+# Packages of the ``service`` extra that the command line imports.
+EXTRA_PACKAGES = frozenset(
+    {"typer", "rich", "click", "sqlalchemy", "alembic", "psycopg", "fastapi", "uvicorn"}
+    | {"prometheus_client", "opentelemetry", "nats"}
 )
-app.command("route")(route_command)
-app.command("replay")(replay_command)
-app.command("cost")(cost_command)
-app.add_typer(catalog_app, name="catalog")
-app.add_typer(policy_app, name="policy")
-app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
-app.command("serve")(serve_command)
 
 
 def main() -> None:
+    try:
+        from modelrouter.cli.app import app
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in EXTRA_PACKAGES:
+            raise
+        sys.stderr.write(
+            f"modelrouter: the command line needs the 'service' extra ({missing} is not "
+            "installed):\n    pip install 'modelrouter[service]'\n"
+        )
+        raise SystemExit(2) from None
     app()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from modelrouter.cli import app
+from modelrouter.cli.app import app
 from tests.conftest import small_document
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelrouter.observability.events import outcome_event
-from modelrouter.observability.tracing import span
+from modelrouter.observability.tracing import record_cost, span
 from modelrouter.pricing.extract import extract_usage
 from modelrouter.routing.replay import replay
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
@@ -69,8 +69,9 @@ def record_outcome(
     if stored is not None and stored.actual_cost is not None:
         return {"decision_id": decision_id, "actual_cost": stored.actual_cost, "duplicate": True}
     usage = extract_usage(body.usage, body.api).usage
-    with span("outcome", decision=decision_id, deployment=body.deployment):
+    with span("outcome", decision=decision_id, deployment=body.deployment) as current:
         cost = state.router().record_outcome(plan, usage, deployment=body.deployment)
+        record_cost(current, cost)
     if stored is None:
         state.writer.flush(timeout=5)  # the decision may still be on its way to the database
     report = body.model_dump(mode="json", exclude={"usage", "api"}, exclude_none=True)

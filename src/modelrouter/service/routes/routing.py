@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from modelrouter.errors import ModelRouterError, NoRouteError
 from modelrouter.observability.events import decision_event
 from modelrouter.observability.metrics import failure_result
-from modelrouter.observability.tracing import span
+from modelrouter.observability.tracing import record_plan, span
 from modelrouter.request.model import RouteRequest
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
@@ -38,8 +38,9 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
     tenant_policy, _ = state.tenant_policy(request.tenant_id)
     started = time.perf_counter()
     try:
-        with span("route", model=request.model, tenant=request.tenant_id):
+        with span("route", model=request.model, tenant=request.tenant_id) as current:
             plan = state.router().route(request, tenant_policy=tenant_policy, reserve=reserve)
+            record_plan(current, plan)
     except ModelRouterError as exc:
         result = failure_result(exc)
         if result is not None:
