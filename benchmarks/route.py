@@ -99,7 +99,10 @@ def measure(catalog: Catalog, decisions: int) -> dict[str, list[float]]:
         router.route(request).to_dict(include_snapshot=True)
         samples["route+record"].append((time.perf_counter_ns() - start) / 1000)
     policy = PolicyStack()
-    inputs = [PlanInputs(normalize(request, now=NOW), catalog, policy, {}) for request in requests]
+    inputs = [
+        PlanInputs(normalize(request, now=NOW, assigned_id=f"bench-{i}"), catalog, policy, {})
+        for i, request in enumerate(requests)
+    ]
     for item in inputs:
         start = time.perf_counter_ns()
         plan(item)

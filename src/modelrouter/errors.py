@@ -12,6 +12,7 @@
     +- UnknownPriceError        a deployment without the price asked for (also LookupError)
     +- CatalogVersionError      a snapshot names a catalog version that is not at hand
     +- ReplayMismatchError      expected vs actual plan_hash, and the difference
+    +- RequestIdReused          one request id sent again with another body
     `- BackendError             outer ring: a server or file behind the router failed
        +- StoreUnavailable      the database cannot be reached (retry later)
        `- StaleWrite            a write lost a race with another (re-read, retry)
@@ -45,6 +46,7 @@ __all__ = [
     "NoRouteError",
     "PolicyError",
     "ReplayMismatchError",
+    "RequestIdReused",
     "StaleWrite",
     "StoreUnavailable",
     "UnknownModelError",
@@ -165,6 +167,7 @@ class BudgetExceeded(ModelRouterError):
         reserved: Decimal,
         requested: Decimal,
         resets_at: datetime,
+        rejections: Sequence[Rejection] = (),
     ) -> None:
         need = f", and this request needs up to {exact_str(requested)}" if requested else ""
         super().__init__(
@@ -179,9 +182,13 @@ class BudgetExceeded(ModelRouterError):
         self.reserved = reserved
         self.requested = requested
         self.resets_at = resets_at
+        # When the budget is what fell every candidate: each hop and why.
+        self.rejections = tuple(rejections)
 
     def details(self) -> dict[str, Any]:
+        hops = {"rejections": [r.to_dict() for r in self.rejections]} if self.rejections else {}
         return {
+            **hops,
             "tenant": self.tenant,
             "period": self.period,
             "limit_usd": exact_str(self.limit),
@@ -236,6 +243,24 @@ class ReplayMismatchError(ModelRouterError):
             "actual": self.actual,
             "differences": list(self.differences),
         }
+
+
+class RequestIdReused(ModelRouterError):
+    """A request id names one decision: sent again with the same body it is a
+    retry (the same decision answers); with another body it is refused."""
+
+    code = "request_id_reused"
+
+    def __init__(self, request_id: str, decision_id: str) -> None:
+        super().__init__(
+            f"request_id {request_id!r} was already routed as decision {decision_id} with "
+            "another body; a retry must send the same body, a new request a new request_id"
+        )
+        self.request_id = request_id
+        self.decision_id = decision_id
+
+    def details(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "decision_id": self.decision_id}
 
 
 class BackendError(ModelRouterError):

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from decimal import Context, Decimal, InvalidOperation
 
-__all__ = ["EXACT", "MILLION", "ZERO", "display", "exact_str", "parse_decimal", "per_million"]
+__all__ = [
+    "EXACT",
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
+    "MILLION",
+    "MIN_EXPONENT",
+    "ZERO",
+    "display",
+    "exact_str",
+    "parse_decimal",
+    "per_million",
+]
 
 ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
@@ -19,29 +30,65 @@ MILLION = Decimal(1_000_000)
 EXACT = Context(prec=60)
 _EXACT = EXACT
 
+# Bounds of every amount read from outside (prices, limits, caps, weights): at
+# most 10^12 and at least 10^-18 (the store's NUMERIC(38, 18)), 38 significant
+# digits. Checked on the exponent before anything is computed, so "1e999999"
+# neither overflows nor expands into a megabyte of digits.
+MAX_EXPONENT = 12
+MIN_EXPONENT = -18
+MAX_DIGITS = 38
+_SHOWN = 40  # characters of a refused value quoted back in an error
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
 
 def parse_decimal(value: object, *, what: str = "amount") -> Decimal:
     """Read a price or amount from text or a number; floats go through ``str`` so
     ``0.1`` stays 0.1 and does not become 0.1000000000000000055511151231257827."""
     if isinstance(value, bool):
         raise ValueError(f"{what} must be a number, not a boolean")
+    if isinstance(value, str) and len(value) > 100:
+        raise ValueError(f"{what} is {len(value)} characters long; a decimal has at most 100")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int | str):
         try:
             result = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"{what} {value!r} is not a decimal number") from None
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"{what} {_shown(value)} is not a decimal number") from None
     elif isinstance(value, float):
         result = Decimal(repr(value))
     else:
         raise ValueError(f"{what} must be a decimal number, got {type(value).__name__}")
     if not result.is_finite():
-        raise ValueError(f"{what} must be finite, got {value!r}")
+        raise ValueError(f"{what} must be finite, got {_shown(value)}")
     if result < 0:
-        raise ValueError(f"{what} must not be negative, got {value!r}")
+        raise ValueError(f"{what} must not be negative, got {_shown(value)}")
+    if not result.is_zero():
+        if result.adjusted() >= MAX_EXPONENT:
+            raise ValueError(f"{what} {_shown(value)} is too large (at most 10^{MAX_EXPONENT})")
+        # Trailing zeros do not count against the precision: "1.50" is 1.5.
+        digits, exponent = _significant(result)
+        if exponent < MIN_EXPONENT:
+            raise ValueError(f"{what} {_shown(value)} has more than {-MIN_EXPONENT} decimal places")
+        if digits > MAX_DIGITS:
+            raise ValueError(f"{what} {_shown(value)} has more than {MAX_DIGITS} digits")
     # One spelling per value ("2.50" and "2.5" hash alike).
     return Decimal(exact_str(result))
+
+
+def _significant(amount: Decimal) -> tuple[int, int]:
+    """(significant digits, exponent of the last one), ignoring trailing zeros."""
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0:
+        kept -= 1
+        exponent += 1
+    return kept, exponent
 
 
 def per_million(tokens: int, rate_per_million: Decimal) -> Decimal:

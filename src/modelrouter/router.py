@@ -3,17 +3,28 @@ once, at the boundary, and hands the pure planner a snapshot of both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modelrouter.catalog.index import Catalog
-from modelrouter.errors import BudgetExceeded, CatalogVersionError, InvalidInputError
+from modelrouter.errors import (
+    BudgetExceeded,
+    CatalogVersionError,
+    InvalidInputError,
+    ModelRouterError,
+    NoRouteError,
+)
+from modelrouter.money import ZERO
 from modelrouter.policy.budgets import (
     DEFAULT_RESERVATION_TTL,
     BudgetStore,
+    BudgetWindow,
+    WindowState,
     budget_context,
+    exceeded,
     window_for,
 )
 from modelrouter.policy.document import PolicyDocument
@@ -29,7 +40,7 @@ from modelrouter.signals.calibration import CalibrationLog, CalibrationRecord
 from modelrouter.signals.learner import OutputLearner
 from modelrouter.types import DeploymentSignals, RoutingPlan
 
-__all__ = ["DEFAULT_TENANT", "Router"]
+__all__ = ["DEFAULT_TENANT", "Router", "new_request_id"]
 
 # Budgets of requests without a tenant_id are kept under this name.
 DEFAULT_TENANT = "default"
@@ -40,6 +51,12 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_request_id() -> str:
+    """A fresh id for a request that came without one: every such request is a
+    decision of its own, and identical bodies spread over weighted deployments."""
+    return "req_" + uuid.uuid4().hex[:24]
 
 
 class Router:
@@ -105,7 +122,12 @@ class Router:
             self.learner.expected(valid.model) if valid.expected_output_tokens is None else None
         )
         inputs = PlanInputs(
-            request=normalize(valid, now=now, learned_output_tokens=learned),
+            request=normalize(
+                valid,
+                now=now,
+                learned_output_tokens=learned,
+                assigned_id=None if valid.request_id else new_request_id(),
+            ),
             catalog=self.catalog,
             policy=self._stack(tenant_policy),
             signals=signals or {},
@@ -119,7 +141,10 @@ class Router:
         for attempt in range(RESERVE_ATTEMPTS):
             states = self.budgets.state(tenant, keys, now)
             budgeted = replace(inputs, budget=budget_context(tenant, windows, states))
-            result = self._plan(budgeted)
+            try:
+                result = self._plan(budgeted)
+            except NoRouteError as exc:
+                raise self._budget_refusal(inputs, tenant, windows, states, exc) from None
             assert result.reserved_usd is not None
             if not reserve:
                 return result
@@ -139,6 +164,39 @@ class Router:
                 continue
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _budget_refusal(
+        self,
+        inputs: PlanInputs,
+        tenant: str,
+        windows: Sequence[BudgetWindow],
+        states: Sequence[WindowState],
+        refused: NoRouteError,
+    ) -> ModelRouterError:
+        """A refusal the budget caused is a ``BudgetExceeded`` (402 over HTTP),
+        with the hop-level reasons; any other stays a ``NoRouteError``."""
+        # An unbounded worst case is the request's to fix (a max_output_tokens), not the budget's.
+        if not any(r.rule == "budget" and r.have != "unbounded" for r in refused.rejections):
+            return refused
+        try:
+            unbudgeted = self._plan(inputs)
+        except NoRouteError:
+            return refused  # nothing would route even with money to spare
+        tightest = min(
+            range(len(windows)),
+            key=lambda i: windows[i].limit_usd - states[i].spent - states[i].reserved,
+        )
+        worst = max(
+            (
+                hop.estimate.worst_case_usd
+                for hop in unbudgeted.chain
+                if hop.estimate.worst_case_usd
+            ),
+            default=ZERO,
+        )
+        error = exceeded(tenant, windows[tightest], states[tightest], worst)
+        error.rejections = refused.rejections
+        return error
 
     def _plan(self, inputs: PlanInputs) -> RoutingPlan:
         # The snapshot records the inputs as the planner read them.

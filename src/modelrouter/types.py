@@ -203,6 +203,19 @@ class DeploymentSignals:
     error_rate: Decimal | None = None
     circuit: CircuitState = "closed"
 
+    def __post_init__(self) -> None:
+        # A speed of zero would divide by zero in the latency estimate.
+        for name, value, low, high, rule in (
+            ("ttft_ms", self.ttft_ms, Decimal(0), None, "at least 0"),
+            ("output_tokens_per_s", self.output_tokens_per_s, None, None, "above 0"),
+            ("error_rate", self.error_rate, Decimal(0), Decimal(1), "between 0 and 1"),
+        ):
+            if value is None:
+                continue
+            fine = value.is_finite() and (value > 0 if low is None else value >= low)
+            if not fine or (high is not None and value > high):
+                raise ValueError(f"signal {name} must be {rule}, got {value}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ttft_ms": None if self.ttft_ms is None else exact_str(self.ttft_ms),

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from modelrouter.bounds import Count
+from modelrouter.bounds import Name as BoundedName
 from modelrouter.money import parse_decimal
 from modelrouter.pricing.units import UNITS
 
@@ -56,7 +58,7 @@ __all__ = [
 
 SCHEMA_ID = "modelrouter.catalog/v1"
 
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s]+$")]
+Name = Annotated[BoundedName, Field(pattern=r"^[^\s]+$")]
 
 
 class _Strict(BaseModel):
@@ -68,7 +70,7 @@ def _money(value: Any) -> Decimal:
 
 
 class TierSpec(_Strict):
-    above_input_tokens: int = Field(ge=0)
+    above_input_tokens: Count = Field(ge=0)
     rate: Decimal
 
     _rate = field_validator("rate", mode="before")(_money)
@@ -147,7 +149,7 @@ class CapabilitiesSpec(_Strict):
 class DataTermsSpec(_Strict):
     zero_data_retention: bool | None = None
     no_training: bool | None = None
-    retention_days: int | None = Field(default=None, ge=0)
+    retention_days: Count | None = Field(default=None, ge=0)
     source: str | None = None
 
 
@@ -185,14 +187,14 @@ class DeploymentSpec(_Strict):
     genai: GenaiRef | None = None
     prices: list[PriceRuleSpec] | None = None
     regions: list[Name] | None = None
-    context_window: int | None = Field(default=None, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
+    context_window: Count | None = Field(default=None, gt=0)
+    max_output_tokens: Count | None = Field(default=None, gt=0)
     capabilities: CapabilitiesSpec | None = None
     latency: LatencySpec | None = None
     data: DataTermsSpec | None = None
     deprecated: bool | None = None
-    weight: int | None = Field(default=None, ge=0, le=1_000_000)
-    order: int | None = None
+    weight: Count | None = Field(default=None, ge=0, le=1_000_000)
+    order: Count | None = None
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -206,8 +208,8 @@ class DeploymentSpec(_Strict):
 class ModelSpec(_Strict):
     vendor: Name | None = None
     name: str | None = None
-    context_window: int | None = Field(default=None, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
+    context_window: Count | None = Field(default=None, gt=0)
+    max_output_tokens: Count | None = Field(default=None, gt=0)
     capabilities: CapabilitiesSpec | None = None
     quality: QualitySpec | None = None
     deprecated: bool | None = None

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from modelrouter.bounds import Count, Name
 from modelrouter.encoding import canonical_hash
 from modelrouter.errors import PolicyError, invalid_input_from
 from modelrouter.money import parse_decimal
@@ -31,7 +32,7 @@ __all__ = [
 
 DEFAULT_MAX_FALLBACKS = 3
 
-Pattern = Annotated[str, Field(min_length=1, max_length=200)]
+Pattern = Name
 
 
 class _Strict(BaseModel):
@@ -70,7 +71,7 @@ class Limits(_Strict):
     max_cost_per_request_usd: Decimal | None = None
     max_input_price_per_mtok: Decimal | None = None
     max_output_price_per_mtok: Decimal | None = None
-    max_fallbacks: int | None = Field(default=None, ge=0, le=20)
+    max_fallbacks: Count | None = Field(default=None, ge=0, le=20)
 
     _money = field_validator(
         "max_cost_per_request_usd",

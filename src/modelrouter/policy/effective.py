@@ -30,6 +30,15 @@ __all__ = ["EffectiveList", "EffectivePolicy", "PolicyStack"]
 # -- the meet -----------------------------------------------------------------
 
 
+def _distinct(budgets: tuple[Budget, ...]) -> tuple[Budget, ...]:
+    """Each budget once, in order. By content: a budget whose soft action is a
+    mapping cannot be hashed."""
+    seen: dict[str, Budget] = {}
+    for budget in budgets:
+        seen.setdefault(budget.model_dump_json(), budget)
+    return tuple(seen.values())
+
+
 @dataclass(frozen=True, slots=True)
 class EffectiveList:
     """A candidate passes when it matches a pattern of *each* allow set (glob
@@ -151,7 +160,7 @@ class EffectivePolicy:
             if tenant.diversify_providers is not None
             else self.diversify_providers,
             aliases=tuple(sorted({**dict(self.aliases), **dict(tenant.aliases)}.items())),
-            budgets=tuple(dict.fromkeys((*self.budgets, *tenant.budgets))),
+            budgets=_distinct((*self.budgets, *tenant.budgets)),
         )
 
     def strategy_for(self, alias: str) -> Strategy | None:

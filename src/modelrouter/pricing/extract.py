@@ -15,27 +15,35 @@ event that carries the usage):
     chunk has ``usage: null`` and is refused). ``prompt_tokens`` includes the
     cached and audio tokens of ``prompt_tokens_details``; ``completion_tokens``
     includes the reasoning and audio tokens of ``completion_tokens_details``.
-    A missing or null ``*_details`` object or count means 0. A
-    ``prompt_tokens_details.cache_write_tokens`` count, which OpenAI's own
-    reference does not list but compatible servers (Azure AI) send, is read as
-    the cache-write part of ``prompt_tokens``.
+    A missing or null ``*_details`` object or count means 0. The cache writes,
+    where sent, are ``prompt_tokens_details.cache_write_tokens`` (newer OpenAI
+    models, Azure, OpenRouter) or its other spelling ``cache_creation_tokens``:
+    a part of ``prompt_tokens``, like the cached tokens, and apart from them
+    (a token is read from the cache or written to it, not both), so the two
+    together may not exceed ``prompt_tokens``. A body with both spellings must
+    give them the same count.
 
 ``openai-responses`` (Responses API)
     A ``response`` object, or, when streaming, the ``response.completed`` event
     (``response.incomplete`` and ``response.failed`` too: they carry the final
     response the same way), whose ``response`` holds the usage. ``input_tokens``
-    includes ``input_tokens_details.cached_tokens`` (and
-    ``input_tokens_details.cache_write_tokens``, where sent, as for Chat);
-    ``output_tokens`` includes ``output_tokens_details.reasoning_tokens``.
+    includes ``input_tokens_details.cached_tokens`` and the cache writes
+    (``input_tokens_details.cache_write_tokens`` or ``cache_creation_tokens``,
+    where sent, read as for Chat); ``output_tokens`` includes
+    ``output_tokens_details.reasoning_tokens``.
 
 ``anthropic`` (Messages)
     A ``message`` object, or, when streaming, the ``message_start`` event (its
     ``message.usage``) or the final ``message_delta`` event (its ``usage``).
     ``input_tokens`` EXCLUDES cache reads and writes, so the input total is
     ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens``.
-    The 1-hour part of the writes is ``cache_creation.ephemeral_1h_input_tokens``;
-    without ``cache_creation`` all writes count as 5-minute writes (and with it
-    but a null ``cache_creation_input_tokens``, the writes are its 5m + 1h).
+    ``cache_creation`` splits the writes by TTL: ``ephemeral_5m_input_tokens +
+    ephemeral_1h_input_tokens`` must equal ``cache_creation_input_tokens`` (a
+    split that does not is refused, naming ``usage.cache_creation``, rather
+    than guessing the TTL of the difference); the 1-hour part is priced as
+    such. Without ``cache_creation`` (or with neither count in it) all writes
+    count as 5-minute writes; with it but a null ``cache_creation_input_tokens``,
+    the writes are its 5m + 1h.
     ``output_tokens_details.thinking_tokens`` (where sent) is the reasoning part
     of ``output_tokens``.
 
@@ -48,9 +56,16 @@ event that carries the usage):
     ``message_delta`` has no ``cache_creation`` breakdown, so its cache writes
     count as 5-minute writes.
 
-``gemini`` (``generateContent``, Gemini API and Vertex AI, REST JSON)
+``gemini`` (``generateContent``, Gemini API and Vertex AI)
     A ``GenerateContentResponse``; when streaming, every chunk carries
     ``usageMetadata`` and the last one has the totals: pass the last chunk.
+    The REST JSON spells its fields in camelCase (``usageMetadata``,
+    ``promptTokenCount``, ``tokenCount``, ``modelVersion``); the Google Gen AI
+    and Vertex AI SDKs' ``model_dump``/``to_json_dict`` give the same fields in
+    snake_case (``usage_metadata``, ``prompt_token_count``, ``token_count``,
+    ``model_version``). Both are read, with the same rules below; one body
+    uses one spelling, and a count in the other spelling inside it is refused
+    (read under one name and dropped under the other, it would be miscounted).
     ``promptTokenCount`` includes ``cachedContentTokenCount``;
     ``candidatesTokenCount`` EXCLUDES ``thoughtsTokenCount``, which is billed as
     output, so the output total is their sum and the thoughts are the reasoning
@@ -67,9 +82,11 @@ event that carries the usage):
     A ``Converse`` response, or, for ``ConverseStream``, the ``metadata`` event
     (``{"metadata": {"usage": {...}, "metrics": {...}}}``, or its bare payload).
     ``inputTokens`` EXCLUDES ``cacheReadInputTokens`` and
-    ``cacheWriteInputTokens``; the 1-hour part of the writes is the ``1h`` entry
-    of ``cacheDetails`` (whose entries add up to the writes when
-    ``cacheWriteInputTokens`` is absent). The Converse body names no model.
+    ``cacheWriteInputTokens``. ``cacheDetails`` splits the writes by TTL
+    (``[{"ttl": "5m" | "1h", "inputTokens": N}, ...]``): its entries must add up
+    to ``cacheWriteInputTokens`` (and are the writes when that is absent), the
+    ``1h`` entries are the 1-hour part, and a TTL other than ``5m`` or ``1h`` is
+    refused (its price is not known). The Converse body names no model.
 
 ``normalized``
     Our own shape (:meth:`Usage.from_dict`): the usage object itself, or an
@@ -217,8 +234,16 @@ class _Reader:
                 part_path, f"({part}) exceeds {total_path} ({total}), which includes it"
             )
 
-    def modalities(self, parent: dict[str, Any], key: str, path: str) -> dict[str, int]:
-        """A Gemini ``ModalityTokenCount`` list, summed by modality."""
+    def modalities(
+        self,
+        parent: dict[str, Any],
+        key: str,
+        path: str,
+        count_key: str = "tokenCount",
+        other_key: str = "token_count",
+    ) -> dict[str, int]:
+        """A Gemini ``ModalityTokenCount`` list, summed by modality; ``count_key``
+        is the count's spelling in this body, ``other_key`` the one refused."""
         where = _join(path, key)
         value = parent.get(key)
         if value is None:
@@ -233,7 +258,13 @@ class _Reader:
             modality = entry.get("modality", "MODALITY_UNSPECIFIED")
             if not isinstance(modality, str):
                 raise self.error(f"{at}.modality", f"must be a string, got {_show(modality)}")
-            totals[modality] = totals.get(modality, 0) + self.count(entry, "tokenCount", at)
+            if other_key in entry:
+                raise self.error(
+                    f"{at}.{other_key}",
+                    f"is spelled unlike the rest of the body (which uses {count_key}): "
+                    "pass one spelling",
+                )
+            totals[modality] = totals.get(modality, 0) + self.count(entry, count_key, at)
         return totals
 
     def reject_foreign(
@@ -273,6 +304,36 @@ _CHAT_STREAM_HINT = (
 )
 
 
+def _openai_cache_writes(r: _Reader, details: dict[str, Any] | None, path: str) -> tuple[int, str]:
+    """The cache writes of an OpenAI ``*_tokens_details`` object and the path of the
+    count read: ``cache_write_tokens``, or its other spelling ``cache_creation_tokens``."""
+    spellings = ("cache_write_tokens", "cache_creation_tokens")
+    given = [key for key in spellings if details is not None and details.get(key) is not None]
+    counts = {key: r.count(details, key, path) for key in spellings}
+    if len(given) == 2 and counts[given[0]] != counts[given[1]]:
+        raise r.error(
+            _join(path, given[1]),
+            f"({counts[given[1]]}) disagrees with {_join(path, given[0])} "
+            f"({counts[given[0]]}): both spellings name the same cache writes",
+        )
+    key = given[0] if given else spellings[0]
+    return counts[key], _join(path, key)
+
+
+def _cache_parts_fit(
+    r: _Reader, read_path: str, read: int, write_path: str, write: int, total_path: str, total: int
+) -> None:
+    """Cache reads and cache writes are disjoint parts of the input total."""
+    r.part(read_path, read, total_path, total)
+    r.part(write_path, write, total_path, total)
+    if read + write > total:
+        raise r.error(
+            write_path,
+            f"({write}) plus {read_path} ({read}) exceeds {total_path} ({total}), "
+            "which includes both",
+        )
+
+
 def _openai_chat(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     usage = r.usage_block(body, "usage", "", _CHAT_STREAM_HINT)
     if "prompt_tokens" not in usage:
@@ -285,12 +346,13 @@ def _openai_chat(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     completion_details = r.obj(usage, "completion_tokens_details", "usage", required=False)
     pd, cd = "usage.prompt_tokens_details", "usage.completion_tokens_details"
     cached = r.count(prompt_details, "cached_tokens", pd)
-    cache_write = r.count(prompt_details, "cache_write_tokens", pd)
+    cache_write, write_path = _openai_cache_writes(r, prompt_details, pd)
     input_audio = r.count(prompt_details, "audio_tokens", pd)
     reasoning = r.count(completion_details, "reasoning_tokens", cd)
     output_audio = r.count(completion_details, "audio_tokens", cd)
-    r.part(f"{pd}.cached_tokens", cached, "usage.prompt_tokens", prompt)
-    r.part(f"{pd}.cache_write_tokens", cache_write, "usage.prompt_tokens", prompt)
+    _cache_parts_fit(
+        r, f"{pd}.cached_tokens", cached, write_path, cache_write, "usage.prompt_tokens", prompt
+    )
     r.part(f"{pd}.audio_tokens", input_audio, "usage.prompt_tokens", prompt)
     r.part(f"{cd}.reasoning_tokens", reasoning, "usage.completion_tokens", completion)
     r.part(f"{cd}.audio_tokens", output_audio, "usage.completion_tokens", completion)
@@ -337,10 +399,12 @@ def _openai_responses(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     input_details = r.obj(usage, "input_tokens_details", u, required=False)
     output_details = r.obj(usage, "output_tokens_details", u, required=False)
     cached = r.count(input_details, "cached_tokens", idet)
-    cache_write = r.count(input_details, "cache_write_tokens", idet)
+    cache_write, write_path = _openai_cache_writes(r, input_details, idet)
     reasoning = r.count(output_details, "reasoning_tokens", odet)
-    r.part(f"{idet}.cached_tokens", cached, f"{u}.input_tokens", input_total)
-    r.part(f"{idet}.cache_write_tokens", cache_write, f"{u}.input_tokens", input_total)
+    total_path = f"{u}.input_tokens"
+    _cache_parts_fit(
+        r, f"{idet}.cached_tokens", cached, write_path, cache_write, total_path, input_total
+    )
     r.part(f"{odet}.reasoning_tokens", reasoning, f"{u}.output_tokens", output_total)
     return ExtractedUsage(
         usage=r.build(
@@ -389,15 +453,25 @@ def _anthropic(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     output_total = r.count(usage, "output_tokens", u, required=True)
     creation = r.obj(usage, "cache_creation", u, required=False)
     cc = _join(u, "cache_creation")
-    write_5m = r.count(creation, "ephemeral_5m_input_tokens", cc)
-    write_1h = r.count(creation, "ephemeral_1h_input_tokens", cc)
-    if usage.get("cache_creation_input_tokens") is None:
+    ttls = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+    write_5m = r.count(creation, ttls[0], cc)
+    write_1h = r.count(creation, ttls[1], cc)
+    for key, value in (creation or {}).items():
+        if key not in ttls and value:  # a TTL we know no price for: never bill it as 5m
+            raise r.error(
+                _join(cc, key),
+                f"is not a known cache TTL ({', '.join(ttls)}); its writes have no known price",
+            )
+    split = creation is not None and any(creation.get(key) is not None for key in ttls)
+    if split and usage.get("cache_creation_input_tokens") is None:
         cache_write = write_5m + write_1h  # no total given: the breakdown by TTL is all of it
-    if write_5m + write_1h > cache_write:
+    elif split and write_5m + write_1h != cache_write:
+        # The split is the whole of the writes; a gap would leave tokens of unknown TTL.
         raise r.error(
             cc,
-            f"ephemeral_5m_input_tokens + ephemeral_1h_input_tokens ({write_5m} + {write_1h}) "
-            f"exceeds {u}.cache_creation_input_tokens ({cache_write}), which includes them",
+            f"ephemeral_5m_input_tokens + ephemeral_1h_input_tokens ({write_5m} + {write_1h} "
+            f"= {write_5m + write_1h}) does not equal {u}.cache_creation_input_tokens "
+            f"({cache_write}), the writes it splits by TTL",
         )
     details = r.obj(usage, "output_tokens_details", u, required=False)
     od = _join(u, "output_tokens_details")
@@ -418,49 +492,129 @@ def _anthropic(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _GeminiNames:
+    """One spelling of Gemini's usage fields: the REST JSON's or the SDKs'."""
+
+    block: str
+    model: str
+    prompt: str
+    cached: str
+    candidates: str
+    thoughts: str
+    tool_prompt: str
+    prompt_details: str
+    cache_details: str
+    tool_details: str
+    candidates_details: str
+    token_count: str
+    name: str
+
+    def counts(self) -> tuple[str, ...]:
+        return (
+            self.prompt,
+            self.cached,
+            self.candidates,
+            self.thoughts,
+            self.tool_prompt,
+            self.prompt_details,
+            self.cache_details,
+            self.tool_details,
+            self.candidates_details,
+        )
+
+
+_GEMINI_REST = _GeminiNames(
+    block="usageMetadata",
+    model="modelVersion",
+    prompt="promptTokenCount",
+    cached="cachedContentTokenCount",
+    candidates="candidatesTokenCount",
+    thoughts="thoughtsTokenCount",
+    tool_prompt="toolUsePromptTokenCount",
+    prompt_details="promptTokensDetails",
+    cache_details="cacheTokensDetails",
+    tool_details="toolUsePromptTokensDetails",
+    candidates_details="candidatesTokensDetails",
+    token_count="tokenCount",
+    name="camelCase",
+)
+_GEMINI_SDK = _GeminiNames(
+    block="usage_metadata",
+    model="model_version",
+    prompt="prompt_token_count",
+    cached="cached_content_token_count",
+    candidates="candidates_token_count",
+    thoughts="thoughts_token_count",
+    tool_prompt="tool_use_prompt_token_count",
+    prompt_details="prompt_tokens_details",
+    cache_details="cache_tokens_details",
+    tool_details="tool_use_prompt_tokens_details",
+    candidates_details="candidates_tokens_details",
+    token_count="token_count",
+    name="snake_case",
+)
+
+
 def _gemini(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
+    if _GEMINI_REST.block in body and _GEMINI_SDK.block in body:
+        raise r.error(
+            _GEMINI_SDK.block,
+            f"is present beside {_GEMINI_REST.block}: a body has one usage block, "
+            "in one spelling (REST camelCase or SDK snake_case)",
+        )
+    n, other = (
+        (_GEMINI_SDK, _GEMINI_REST) if _GEMINI_SDK.block in body else (_GEMINI_REST, _GEMINI_SDK)
+    )
     hint = ""
-    if "usage_metadata" in body:
-        hint = " (usage_metadata is the SDK's snake_case; pass the REST JSON, camelCase)"
-    elif "candidates" in body:
+    if "candidates" in body:
         hint = "; in a stream, pass the last chunk, which has the totals"
-    m = r.usage_block(body, "usageMetadata", "", hint)
-    u = "usageMetadata"
-    prompt = r.count(m, "promptTokenCount", u, required=True)
-    cached = r.count(m, "cachedContentTokenCount", u)
-    candidates = r.count(m, "candidatesTokenCount", u)
-    thoughts = r.count(m, "thoughtsTokenCount", u)
-    tool_prompt = r.count(m, "toolUsePromptTokenCount", u)
-    r.part(f"{u}.cachedContentTokenCount", cached, f"{u}.promptTokenCount", prompt)
+    m = r.usage_block(body, n.block, "", hint)
+    u = n.block
+    for key in other.counts():
+        if key in m:
+            raise r.error(
+                _join(u, key),
+                f"is {other.name} in a {n.name} {u} block: a body uses one spelling "
+                "(a count under the other would be dropped or counted twice)",
+            )
+    prompt = r.count(m, n.prompt, u, required=True)
+    cached = r.count(m, n.cached, u)
+    candidates = r.count(m, n.candidates, u)
+    thoughts = r.count(m, n.thoughts, u)
+    tool_prompt = r.count(m, n.tool_prompt, u)
+    r.part(f"{u}.{n.cached}", cached, f"{u}.{n.prompt}", prompt)
 
     def parts(key: str, total_key: str, total: int) -> dict[str, int]:
-        counts = r.modalities(m, key, u)
+        counts = r.modalities(m, key, u, n.token_count, other.token_count)
         for modality in ("AUDIO", "IMAGE"):
             r.part(f"{u}.{key}[{modality}]", counts.get(modality, 0), f"{u}.{total_key}", total)
         return counts
 
-    prompt_parts = parts("promptTokensDetails", "promptTokenCount", prompt)
-    cache_parts = parts("cacheTokensDetails", "cachedContentTokenCount", cached)
-    tool_parts = parts("toolUsePromptTokensDetails", "toolUsePromptTokenCount", tool_prompt)
-    output_parts = parts("candidatesTokensDetails", "candidatesTokenCount", candidates)
+    prompt_parts = parts(n.prompt_details, n.prompt, prompt)
+    cache_parts = parts(n.cache_details, n.cached, cached)
+    tool_parts = parts(n.tool_details, n.tool_prompt, tool_prompt)
+    output_parts = parts(n.candidates_details, n.candidates, candidates)
     return ExtractedUsage(
         usage=r.build(
-            # promptTokenCount includes the cached content; tool-use prompts come on top.
+            # The prompt count includes the cached content; tool-use prompts come on top.
             input_tokens=prompt + tool_prompt,
             cache_read_tokens=cached,
             input_audio_tokens=prompt_parts.get("AUDIO", 0) + tool_parts.get("AUDIO", 0),
             input_image_tokens=prompt_parts.get("IMAGE", 0) + tool_parts.get("IMAGE", 0),
             cache_audio_read_tokens=cache_parts.get("AUDIO", 0),
-            # candidatesTokenCount excludes the thoughts, which are billed as output.
+            # The candidates count excludes the thoughts, which are billed as output.
             output_tokens=candidates + thoughts,
             reasoning_tokens=thoughts,
             output_audio_tokens=output_parts.get("AUDIO", 0),
             output_image_tokens=output_parts.get("IMAGE", 0),
         ),
-        model=_model(body, "modelVersion"),
+        model=_model(body, n.model),
         api=r.api,
     )
 
+
+_BEDROCK_CACHE_TTLS = ("5m", "1h")
 
 _BEDROCK_STREAM_EVENTS = (
     "messageStart",
@@ -502,18 +656,23 @@ def _bedrock(r: _Reader, body: dict[str, Any]) -> ExtractedUsage:
                 raise r.error(at, f"must be an object, got {_kind(entry)}")
             tokens = r.count(entry, "inputTokens", at, required=True)
             ttl = entry.get("ttl")
-            if not isinstance(ttl, str):
-                raise r.error(f"{at}.ttl", f"must be a string, got {_show(ttl)}")
+            if ttl not in _BEDROCK_CACHE_TTLS:
+                raise r.error(
+                    f"{at}.ttl",
+                    f"must be one of {', '.join(map(_show, _BEDROCK_CACHE_TTLS))}, got "
+                    f"{_show(ttl)} (the writes of another TTL have no known price)",
+                )
             by_ttl += tokens
             if ttl == "1h":
                 write_1h += tokens
         if usage.get("cacheWriteInputTokens") is None:
             cache_write = by_ttl  # no total given: the breakdown by TTL is all of it
-        if by_ttl > cache_write:
+        elif by_ttl != cache_write:
+            # The split is the whole of the writes; a gap would leave tokens of unknown TTL.
             raise r.error(
                 cd,
-                f"adds up to {by_ttl}, more than {u}.cacheWriteInputTokens ({cache_write}), "
-                "which includes it",
+                f"adds up to {by_ttl}, not {u}.cacheWriteInputTokens ({cache_write}), "
+                "the writes it splits by TTL",
             )
     return ExtractedUsage(
         usage=r.build(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from modelrouter.bounds import Count, Name, Timestamp
 from modelrouter.catalog.model import Feature
 from modelrouter.errors import invalid_input_from
 from modelrouter.money import parse_decimal
@@ -38,8 +39,6 @@ __all__ = [
 MAX_INPUT_TOKENS = 100_000_000
 MAX_MESSAGES = 10_000
 MAX_TEXT = 2_000_000
-
-Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Strict(BaseModel):
@@ -88,12 +87,15 @@ class RouteRequest(_Strict):
     model: Name
     tenant_id: Name | None = None
     request_id: Name | None = None
-    input_tokens: int | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
+    # Requests with one affinity key draw the same deployment among equals
+    # (stickiness asked for, never implied by equal content).
+    affinity_key: Name | None = None
+    input_tokens: Count | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
     messages: list[Message] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
-    max_output_tokens: int | None = Field(default=None, gt=0, le=MAX_INPUT_TOKENS)
-    expected_output_tokens: int | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
+    max_output_tokens: Count | None = Field(default=None, gt=0, le=MAX_INPUT_TOKENS)
+    expected_output_tokens: Count | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
     expected_cache_hit_ratio: Decimal | None = Field(default=None, ge=0, le=1)
-    require: list[Feature] = Field(default_factory=list)
+    require: list[Feature] = Field(default_factory=list, max_length=20)
     regions: list[Name] | None = Field(default=None, max_length=100)
     providers: AllowDeny | None = None
     vendors: AllowDeny | None = None
@@ -102,9 +104,9 @@ class RouteRequest(_Strict):
     strategy: Strategy | None = None
     weights: Weights | None = None
     fallback_models: list[Name] = Field(default_factory=list, max_length=20)
-    max_fallbacks: int | None = Field(default=None, ge=0, le=20)
+    max_fallbacks: Count | None = Field(default=None, ge=0, le=20)
     service_tier: Literal["standard", "flex", "priority", "batch"] = "standard"
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
     @field_validator("max_cost_usd", "expected_cache_hit_ratio", mode="before")
     @classmethod

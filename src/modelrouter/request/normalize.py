@@ -7,7 +7,6 @@ defaults are made explicit so a replay needs nothing but this value.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -50,6 +49,8 @@ class NormalizedRequest:
     max_fallbacks: int | None
     service_tier: str
     timestamp: datetime
+    # Hashed into the weighted draw instead of the request id, when given.
+    affinity_key: str | None = None
 
     def price_context(self) -> dict[str, str]:
         return price_context(self.service_tier)
@@ -116,6 +117,7 @@ class NormalizedRequest:
             max_fallbacks=raw.get("max_fallbacks"),
             service_tier=raw.get("service_tier", "standard"),
             timestamp=datetime.fromisoformat(raw["timestamp"]),
+            affinity_key=raw.get("affinity_key"),
         )
 
 
@@ -136,10 +138,15 @@ def _expected_output(request: RouteRequest, learned: int | None) -> tuple[int, s
 
 
 def normalize(
-    request: RouteRequest, *, now: datetime, learned_output_tokens: int | None = None
+    request: RouteRequest,
+    *,
+    now: datetime,
+    learned_output_tokens: int | None = None,
+    assigned_id: str | None = None,
 ) -> NormalizedRequest:
-    """``now`` fills a missing timestamp and ``learned_output_tokens`` a missing
-    output hint: the caller reads the clock and what was learned, not us."""
+    """``now`` fills a missing timestamp, ``learned_output_tokens`` a missing
+    output hint and ``assigned_id`` a missing request id: the caller reads the
+    clock, what was learned and a fresh id, not us."""
     require = set(request.require)
     digest = None
     if request.messages is not None:
@@ -151,14 +158,11 @@ def normalize(
     else:
         assert request.input_tokens is not None  # the model validator guarantees one
         input_tokens, exact = request.input_tokens, True
-    request_id = request.request_id
+    request_id = request.request_id or assigned_id
     if request_id is None:
-        # No id given: derive one from the content, so the same request takes
-        # the same path. Gateways pass their own id to spread weighted load.
-        # Message extras may hold any JSON (floats too): hash their JSON text,
-        # which is stable, rather than the float-free canonical form.
-        content = request.model_dump_json(exclude={"timestamp", "request_id"})
-        request_id = "req_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:24]
+        # Equal content must never make equal decisions (one reservation for
+        # many requests): the caller assigns a fresh id, as the Router does.
+        raise ValueError("the request has no request_id and none was assigned")
     expected_output, expected_source = _expected_output(request, learned_output_tokens)
     return NormalizedRequest(
         model=request.model,
@@ -190,4 +194,5 @@ def normalize(
         max_fallbacks=request.max_fallbacks,
         service_tier=request.service_tier,
         timestamp=request.timestamp or now,
+        affinity_key=request.affinity_key,
     )

@@ -34,7 +34,7 @@ from modelrouter.types import (
     Weights,
 )
 
-__all__ = ["DEFAULT_STRATEGY", "PlanInputs", "Planned", "plan"]
+__all__ = ["DEFAULT_STRATEGY", "PlanInputs", "Planned", "decision_id_for", "plan"]
 
 DEFAULT_STRATEGY = Strategy.BALANCED
 _MS = Decimal(1000)
@@ -51,6 +51,9 @@ class PlanInputs:
     policy: PolicyStack
     signals: Mapping[str, DeploymentSignals]
     budget: BudgetContext | None = None
+    # Assigned by the caller (the snapshot records it); by default the identity
+    # of the request: its tenant and request id.
+    decision_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +68,9 @@ class PlanInputs:
         }
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], catalog: Catalog) -> PlanInputs:
+    def from_dict(
+        cls, raw: Mapping[str, Any], catalog: Catalog, *, decision_id: str = ""
+    ) -> PlanInputs:
         """The inputs a snapshot recorded, over ``catalog`` (which must be the
         version they name: ``CatalogVersionError`` otherwise)."""
         wanted = raw["catalog_version"]
@@ -80,6 +85,7 @@ class PlanInputs:
                 key: DeploymentSignals.from_dict(value) for key, value in raw["signals"].items()
             },
             budget=None if budget is None else BudgetContext.from_dict(budget),
+            decision_id=decision_id,
         )
 
 
@@ -94,6 +100,14 @@ class Planned:
     def recorded(self, inputs: PlanInputs) -> RoutingPlan:
         """The plan carrying the inputs it was made from, as its snapshot records them."""
         return replace(self.plan, inputs=replace(inputs, signals=self.signals))
+
+
+def decision_id_for(tenant_id: str | None, request_id: str) -> str:
+    """A decision is one request of one tenant: a retry under the same request
+    id is the same decision (one reservation, one settlement), whenever and
+    wherever it is routed."""
+    identity = f"{tenant_id or ''}\x00{request_id}"
+    return "dec_" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
 
 
 def _latency(
@@ -269,7 +283,8 @@ def plan(inputs: PlanInputs) -> Planned:
         position += len(resolved) + 1
         admissible, fell = _evaluate(resolved, request, need, inputs.signals, read)
         rejected += fell
-        groups.append(order_candidates(admissible, strategy, weights, request.request_id))
+        seed = request.affinity_key or request.request_id
+        groups.append(order_candidates(admissible, strategy, weights, seed))
 
     chain = [s for group in groups for s in group]
     if not chain:
@@ -292,20 +307,8 @@ def plan(inputs: PlanInputs) -> Planned:
     if len(chain) > len(kept):
         notes.append(f"{len(chain) - len(kept)} admissible candidates beyond max_fallbacks")
 
-    # The plan is a pure function of these inputs, so they identify the decision.
-    identity = "\x00".join(
-        (
-            request.request_id,
-            request.tenant_id or "",
-            request.model,
-            request.timestamp.isoformat(),
-            catalog.version,
-            inputs.policy.version,
-        )
-    )
-    decision_id = "dec_" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
     result = RoutingPlan(
-        decision_id=decision_id,
+        decision_id=inputs.decision_id or decision_id_for(request.tenant_id, request.request_id),
         request_id=request.request_id,
         tenant_id=request.tenant_id,
         model=request.model,

@@ -84,9 +84,11 @@ def replay(document: Mapping[str, Any], catalog: Catalog) -> ReplayResult:
     try:
         expected_hash = snapshot["plan_hash"]
         expected_output = snapshot["output"]
-        inputs = PlanInputs.from_dict(snapshot["inputs"], catalog)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(f"malformed snapshot: {exc}") from None
+        inputs = PlanInputs.from_dict(
+            snapshot["inputs"], catalog, decision_id=snapshot["decision_id"]
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidInputError(f"malformed snapshot: {exc!r}") from None
     try:
         result = plan(inputs).plan
     except NoRouteError as exc:

@@ -21,6 +21,7 @@ from modelrouter.errors import (
     ModelRouterError,
     NoRouteError,
     ReplayMismatchError,
+    RequestIdReused,
     StaleWrite,
     StoreUnavailable,
     UnknownModelError,
@@ -46,6 +47,7 @@ STATUS: tuple[tuple[type[ModelRouterError], int], ...] = (
     (StaleWrite, 412),
     (CatalogVersionError, 409),
     (ReplayMismatchError, 409),
+    (RequestIdReused, 409),
     (StoreUnavailable, 503),
     (InvalidInputError, 422),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
@@ -31,21 +32,28 @@ POLICY_CACHE_SECONDS = 5.0
 
 
 class RecentPlans:
-    """Plans routed by this process, so an outcome reported before the writer
-    committed its decision still finds it. Bounded; oldest first out."""
+    """Plans routed by this process, with the fingerprint of the body that asked
+    for each: an outcome reported before the writer committed its decision
+    still finds it, and a retry under the same request id gets the same
+    decision. Bounded; oldest first out."""
 
     def __init__(self, limit: int = 50_000) -> None:
-        self._plans: OrderedDict[str, RoutingPlan] = OrderedDict()
+        self._plans: OrderedDict[str, tuple[RoutingPlan, str]] = OrderedDict()
         self._limit = limit
         self._lock = threading.Lock()
 
-    def put(self, plan: RoutingPlan) -> None:
+    def put(self, plan: RoutingPlan, fingerprint: str = "") -> None:
         with self._lock:
-            self._plans[plan.decision_id] = plan
+            self._plans[plan.decision_id] = (plan, fingerprint)
             if len(self._plans) > self._limit:
                 self._plans.popitem(last=False)
 
     def get(self, decision_id: str) -> RoutingPlan | None:
+        with self._lock:
+            entry = self._plans.get(decision_id)
+        return None if entry is None else entry[0]
+
+    def entry(self, decision_id: str) -> tuple[RoutingPlan, str] | None:
         with self._lock:
             return self._plans.get(decision_id)
 
@@ -64,6 +72,8 @@ class ServiceState:
     learner: OutputLearner = field(default_factory=OutputLearner)
     calibration: CalibrationLog = field(default_factory=CalibrationLog)
     recent: RecentPlans = field(default_factory=RecentPlans)
+    # Decisions being routed now, by id: a retry that arrives meanwhile waits for the first.
+    routing: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     _router: Router | None = None
     _platform_checked: float = 0.0
     _tenants: dict[str, tuple[float, PolicyDocument | None, int | None]] = field(

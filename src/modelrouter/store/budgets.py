@@ -49,15 +49,16 @@ class SqlBudgetStore:
                 BudgetSpend.tenant_id == tenant, BudgetSpend.window_key == key
             )
         ).scalar_one_or_none()
-        reserved = connection.execute(
-            select(func.coalesce(func.sum(BudgetReservation.amount_usd), 0)).where(
+        # Summed here, not in SQL: SQLite would sum the decimal text as floats.
+        held = connection.execute(
+            select(BudgetReservation.amount_usd).where(
                 BudgetReservation.tenant_id == tenant,
                 BudgetReservation.window_key == key,
                 BudgetReservation.settled == 0,
                 BudgetReservation.expires_at > now,
             )
-        ).scalar_one()
-        return WindowState(Decimal(spent or 0), Decimal(reserved))
+        ).scalars()
+        return WindowState(spent or ZERO, sum(held, ZERO))
 
     def state(self, tenant: str, keys: Sequence[str], now: datetime) -> list[WindowState]:
         with self.engine.connect() as connection:
@@ -103,42 +104,68 @@ class SqlBudgetStore:
     def settle(
         self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
     ) -> bool:
+        try:
+            return self._settle(tenant, keys, reservation_id, actual)
+        except _ClaimedElsewhere:
+            return False
+
+    def _settle(
+        self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
+    ) -> bool:
+        """Exactly once under any concurrency, across processes: the settlement
+        first claims the reservation (an update from unsettled to settled, or an
+        insert that the primary key lets only one writer make), and only the
+        claimant adds to spend. Reading "already settled" before taking the lock
+        let eight concurrent reports add eight times."""
         with self.engine.begin() as connection:
-            held = connection.execute(
-                select(BudgetReservation.window_key, BudgetReservation.settled).where(
-                    BudgetReservation.id == reservation_id
+            claimed = list(
+                connection.execute(
+                    update(BudgetReservation)
+                    .where(BudgetReservation.id == reservation_id, BudgetReservation.settled == 0)
+                    .values(settled=1)
+                    .returning(BudgetReservation.window_key)
+                ).scalars()
+            )
+            if not claimed:
+                # No reservation left to claim: settled before, or expired and
+                # gone, or never made. The money was spent all the same.
+                windows = list(dict.fromkeys(keys))
+                inserted = connection.execute(
+                    self._insert(BudgetReservation)
+                    .values(
+                        [
+                            {
+                                "id": reservation_id,
+                                "window_key": key,
+                                "tenant_id": tenant,
+                                "amount_usd": ZERO,
+                                "expires_at": _EPOCH,
+                                "settled": 1,
+                            }
+                            for key in windows
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(BudgetReservation.window_key)
                 )
-            ).all()
-            if any(settled for _, settled in held):
-                return False
-            # An expired reservation (or none) still settles: the money was spent.
-            windows = [key for key, _ in held] or list(dict.fromkeys(keys))
-            for key in sorted(windows):
+                claimed = list(inserted.scalars())
+                if len(claimed) < len(windows):
+                    # Another settlement holds some of the windows: undo this half-made claim.
+                    raise _ClaimedElsewhere
+            for key in sorted(claimed):
                 self._lock_spend(connection, tenant, key)
+                spent = connection.execute(
+                    select(BudgetSpend.spent_usd).where(
+                        BudgetSpend.tenant_id == tenant, BudgetSpend.window_key == key
+                    )
+                ).scalar_one()
                 connection.execute(
                     update(BudgetSpend)
                     .where(BudgetSpend.tenant_id == tenant, BudgetSpend.window_key == key)
-                    .values(spent_usd=BudgetSpend.spent_usd + actual)
-                )
-            if held:
-                connection.execute(
-                    update(BudgetReservation)
-                    .where(BudgetReservation.id == reservation_id)
-                    .values(settled=1)
-                )
-            else:
-                connection.execute(
-                    self._insert(BudgetReservation),
-                    [
-                        {
-                            "id": reservation_id,
-                            "window_key": key,
-                            "tenant_id": tenant,
-                            "amount_usd": ZERO,
-                            "expires_at": _EPOCH,
-                            "settled": 1,
-                        }
-                        for key in windows
-                    ],
+                    .values(spent_usd=spent + actual)
                 )
             return True
+
+
+class _ClaimedElsewhere(Exception):
+    """Rolls back a settlement that lost its claim to a concurrent one."""

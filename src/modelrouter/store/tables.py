@@ -1,6 +1,6 @@
 """The database schema. One migration history serves SQLite and PostgreSQL:
-JSON columns become JSONB on PostgreSQL, money is NUMERIC with enough scale
-for exact per-token arithmetic."""
+JSON columns become JSONB on PostgreSQL; money is NUMERIC there and decimal
+text on SQLite (``ExactMoney``), exact on both."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from modelrouter.money import exact_str
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRevision",
     "Base",
     "BudgetReservation",
     "BudgetSpend",
@@ -24,8 +29,33 @@ __all__ = [
 ]
 
 Json = JSON().with_variant(JSONB(), "postgresql")
-# 38 digits, 18 after the point: a per-token price times any token count fits exactly.
-Money = Numeric(38, 18, asdecimal=True)
+
+
+class ExactMoney(TypeDecorator[Decimal]):
+    """Money, exact on every backend: NUMERIC(38, 18) on PostgreSQL (38 digits,
+    18 after the point: a per-token price times any token count fits), and
+    decimal text on SQLite, whose NUMERIC is a binary float (0.00704 came back
+    as 0.007039999999999999). Arithmetic on it is done in Python, never in SQL,
+    so both backends compute alike."""
+
+    impl = Numeric(38, 18, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(38, 18, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return exact_str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+
+Money = ExactMoney()
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -134,3 +164,15 @@ class ApiKey(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Refused from this moment on, like a revoked key; none: never expires.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class ApiKeyRevision(Base):
+    """One row (id 1), bumped in the transaction of every key created or
+    revoked: each worker polls it to learn that its cached keys are stale."""
+
+    __tablename__ = "api_key_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

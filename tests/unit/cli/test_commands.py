@@ -40,6 +40,10 @@ def test_route_json_prints_the_plan_and_is_stable() -> None:
         "cheapest",
         "--json",
     ]
+    # Without a request id each run is a decision of its own.
+    fresh = [json.loads(runner.invoke(app, args).stdout)["decision_id"] for _ in range(2)]
+    assert fresh[0] != fresh[1]
+    args += ["--request-id", "r-1"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     plan = json.loads(first.stdout)
@@ -49,6 +53,7 @@ def test_route_json_prints_the_plan_and_is_stable() -> None:
     assert plan["plan_hash"].startswith("sha256:")
     second = json.loads(runner.invoke(app, args).stdout)
     assert second["plan_hash"] == plan["plan_hash"]
+    assert second["decision_id"] == plan["decision_id"]
 
 
 def test_replay_in_a_fresh_process(tmp_path: Path) -> None:

@@ -121,9 +121,14 @@ def test_hard_limit_answers_budget_exceeded(small_catalog: Catalog) -> None:
     assert plan.primary.deployment == "beta/chat-small"  # $0.1 / $0.4 per M
     # 10,000 x 0.1/M + 22,000 x 0.4/M = 0.0098 spent.
     router.record_outcome(plan, Usage(input_tokens=10_000, output_tokens=22_000))
-    # 0.0002 left, below any worst case (0.0003).
-    with pytest.raises(NoRouteError, match=r"budget cap 0\.0002"):
+    # 0.0002 left, below any worst case (0.0003): the budget refuses, with every hop's reason.
+    with pytest.raises(BudgetExceeded) as short:
         router.route(request)
+    assert short.value.spent == Decimal("0.0098") and short.value.requested > Decimal("0.0002")
+    assert short.value.rejections
+    assert all(
+        r.rule == "budget" and "budget cap 0.0002" in r.message for r in short.value.rejections
+    )
     router.record_outcome(
         replace(plan, decision_id="other"), Usage(input_tokens=10_000, output_tokens=2_500)
     )  # 0.002 more

@@ -3,23 +3,31 @@
 Each fixture is a realistic body written from the provider's API reference; its
 expected :class:`Usage` is written out by hand below, with the arithmetic of any
 normalisation. Where genai-prices can read the same body, its counts are
-checked against ours.
+checked against ours; the fixtures of the cache-write and spelling shapes are
+priced too, by hand and against genai-prices, to the last digit.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_args
 
 import genai_prices
 import pytest
+from genai_prices import Usage as GenaiUsage
+from genai_prices.data import providers as genai_providers
 
+from modelrouter.catalog.index import Catalog
 from modelrouter.errors import InvalidInputError
+from modelrouter.pricing.cost import actual_cost
 from modelrouter.pricing.extract import API_SHAPES, ApiShape, ExtractedUsage, extract_usage
 from modelrouter.pricing.usage import Usage
 
@@ -35,6 +43,20 @@ def load(name: str) -> Body:
 
 def whole(body: Body) -> Body:
     return body
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def camel_case(value: Any) -> Any:
+    """The Gen AI SDK's snake_case dump as the REST JSON spells it (keys only)."""
+    if isinstance(value, dict):
+        return {_camel(key): camel_case(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camel_case(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,21 @@ CASES = [
         OPENAI_CHAT,
     ),
     Case(
+        "openai_chat_cache_write",
+        "openai-chat",
+        # prompt 9850 = cached 6144 + written 3584 + 122 uncached (OpenAI's convention:
+        # both cache counts are parts of prompt_tokens); reasoning 384 of completion 640.
+        Usage(
+            input_tokens=9850,
+            cache_read_tokens=6144,
+            cache_write_tokens=3584,
+            output_tokens=640,
+            reasoning_tokens=384,
+        ),
+        "gpt-5.6-sol",
+        OPENAI_CHAT,
+    ),
+    Case(
         "openai_chat_null_details",
         "openai-chat",
         # prompt_tokens_details / completion_tokens_details are null: their parts are 0.
@@ -115,6 +152,31 @@ CASES = [
         Usage(input_tokens=3180, cache_read_tokens=2048, output_tokens=942, reasoning_tokens=704),
         "o4-mini-2025-04-16",
         OPENAI_RESPONSES,
+    ),
+    Case(
+        "openai_responses_cache_creation",
+        "openai-responses",
+        # input 15210 = cached 11264 + written 3840 (spelled cache_creation_tokens)
+        # + 106 uncached; reasoning 896 of output 1180.
+        Usage(
+            input_tokens=15210,
+            cache_read_tokens=11264,
+            cache_write_tokens=3840,
+            output_tokens=1180,
+            reasoning_tokens=896,
+        ),
+        "gpt-5.6-terra",
+        GenaiPrices(
+            "openai",
+            "responses",
+            differs=(
+                (
+                    "cache_write_tokens",
+                    "genai-prices reads cache_write_tokens only, not its other spelling "
+                    "cache_creation_tokens (it reads 0 writes and prices them as input)",
+                ),
+            ),
+        ),
     ),
     Case(
         "openai_responses_stream_completed",
@@ -138,6 +200,21 @@ CASES = [
             output_tokens=350,
         ),
         "claude-sonnet-4-5-20250929",
+        ANTHROPIC,
+    ),
+    Case(
+        "anthropic_message_cache_ttl_split",
+        "anthropic",
+        # input 86 + cache read 18240 + cache write 6400 = 24726;
+        # writes 6400 = 5m 2400 + 1h 4000.
+        Usage(
+            input_tokens=24726,
+            cache_read_tokens=18240,
+            cache_write_tokens=6400,
+            cache_write_1h_tokens=4000,
+            output_tokens=912,
+        ),
+        "claude-opus-4-5-20251101",
         ANTHROPIC,
     ),
     Case(
@@ -232,6 +309,26 @@ CASES = [
         ),
     ),
     Case(
+        "gemini_sdk_snake_case",
+        "gemini",
+        # The Gen AI SDK's model_dump(mode="json", exclude_none=True): snake_case.
+        # input = prompt 4480 (TEXT 1472 + AUDIO 3008; includes cached 3072)
+        #         + tool-use prompt 120 = 4600;
+        # cached 3072 = TEXT 1024 + AUDIO 2048 (the cached audio is part of both
+        # the cache reads and the audio input); output = candidates 214 + thoughts 655.
+        Usage(
+            input_tokens=4600,
+            cache_read_tokens=3072,
+            input_audio_tokens=3008,
+            cache_audio_read_tokens=2048,
+            output_tokens=869,
+            reasoning_tokens=655,
+        ),
+        "gemini-2.5-flash",
+        # genai-prices reads the REST spelling only: it is given the camelCase twin.
+        GenaiPrices("google", "default", camel_case),
+    ),
+    Case(
         "gemini_stream_last_chunk",
         "gemini",
         # The last chunk of a stream carries the totals:
@@ -262,6 +359,22 @@ CASES = [
         ),
         None,
         AWS,
+    ),
+    Case(
+        "bedrock_stream_metadata_cache_details",
+        "bedrock",
+        # A ConverseStream metadata event with cacheDetails:
+        # input 64 + cache read 12800 + cache write 5120 = 17984;
+        # cacheDetails: 5m 1024 + 1h 4096 = the 5120 writes.
+        Usage(
+            input_tokens=17984,
+            cache_read_tokens=12800,
+            cache_write_tokens=5120,
+            cache_write_1h_tokens=4096,
+            output_tokens=488,
+        ),
+        None,
+        GenaiPrices("aws", "default", lambda body: body["metadata"]),
     ),
     Case(
         "bedrock_stream_metadata",
@@ -385,6 +498,184 @@ def test_genai_prices_difference_on_document_tokens_is_real() -> None:
     assert extract_usage(load("gemini_pdf_document"), "gemini").usage.input_image_tokens == 0
 
 
+def test_genai_prices_difference_on_cache_creation_tokens_is_real() -> None:
+    theirs = _genai_prices(load("openai_responses_cache_creation"), OPENAI_RESPONSES)
+    assert (theirs.input_tokens, theirs.cache_write_tokens) == (15210, 0)
+
+
+def test_the_snake_case_body_reads_like_its_camel_case_twin() -> None:
+    body = load("gemini_sdk_snake_case")
+    assert extract_usage(camel_case(body), "gemini") == extract_usage(body, "gemini")
+
+
+# --- priced: our exact cost of the parsed usage, by hand and by genai-prices -----------------
+
+PRICED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Priced:
+    fixture: str
+    deployment: str  # the catalog deployment that served it
+    components: dict[str, str]  # worked out by hand (USD per million x tokens)
+    total: str
+
+
+PRICED = [
+    Priced(
+        # claude-opus-4-5: input $5/M, cache read $0.5/M, 5m write $6.25/M (1.25x),
+        # 1h write $10/M (2x), output $25/M.
+        "anthropic_message_cache_ttl_split",
+        "anthropic/claude-opus-4-5",
+        {
+            "input": "0.00043",  # 86 uncached x 5
+            "cache_read": "0.00912",  # 18240 x 0.5
+            "cache_write": "0.015",  # 2400 5-minute writes x 6.25
+            "cache_write_1h": "0.04",  # 4000 1-hour writes x 10
+            "output": "0.0228",  # 912 x 25
+        },
+        "0.08735",
+    ),
+    Priced(
+        # claude-sonnet-4-5: input $3/M, cache read $0.3/M, 5m $3.75/M, 1h $6/M, output $15/M.
+        "anthropic_message_cache_1h",
+        "anthropic/claude-sonnet-4-5",
+        {
+            "input": "0.0036",  # 1200 x 3
+            "cache_read": "0.00024",  # 800 x 0.3
+            "cache_write": "0.001125",  # 300 x 3.75
+            "cache_write_1h": "0.0012",  # 200 x 6
+            "output": "0.00525",  # 350 x 15
+        },
+        "0.011415",
+    ),
+    Priced(
+        # gpt-5.6-sol from 2026-08-21: input $4/M, cache read $0.4/M, cache write $5/M,
+        # output $20/M (reasoning has no rate of its own: billed as output, once).
+        "openai_chat_cache_write",
+        "openai/gpt-5.6-sol",
+        {
+            "input": "0.000488",  # 122 uncached x 4
+            "cache_read": "0.0024576",  # 6144 x 0.4
+            "cache_write": "0.01792",  # 3584 x 5
+            "output": "0.0128",  # 640 x 20
+        },
+        "0.0336656",
+    ),
+    Priced(
+        # gpt-5.6-terra from 2026-07-30: input $2/M, cache read $0.2/M, cache write $2.5/M,
+        # output $12/M.
+        "openai_responses_cache_creation",
+        "openai/gpt-5.6-terra",
+        {
+            "input": "0.000212",  # 106 uncached x 2
+            "cache_read": "0.0022528",  # 11264 x 0.2
+            "cache_write": "0.0096",  # 3840 x 2.5
+            "output": "0.01416",  # 1180 x 12
+        },
+        "0.0262248",
+    ),
+    Priced(
+        # Bedrock claude-haiku-4-5 (regional): input $1.1/M, cache read $0.11/M,
+        # 5m write $1.375/M, 1h write $2.2/M, output $5.5/M.
+        "bedrock_stream_metadata_cache_details",
+        "bedrock/claude-haiku-4-5",
+        {
+            "input": "0.0000704",  # 64 x 1.1
+            "cache_read": "0.001408",  # 12800 x 0.11
+            "cache_write": "0.001408",  # 1024 5-minute writes x 1.375
+            "cache_write_1h": "0.0090112",  # 4096 1-hour writes x 2.2
+            "output": "0.002684",  # 488 x 5.5
+        },
+        "0.0145816",
+    ),
+    Priced(
+        # Bedrock claude-sonnet-4-5 (regional): input $3.3/M, cache read $0.33/M,
+        # 5m write $4.125/M, 1h write $6.6/M, output $16.5/M.
+        "bedrock_converse_cache_1h",
+        "bedrock/claude-sonnet-4-5",
+        {
+            "input": "0.0001386",  # 42 x 3.3
+            "cache_read": "0.0006105",  # 1850 x 0.33
+            "cache_write": "0.0020625",  # 500 x 4.125
+            "cache_write_1h": "0.01188",  # 1800 x 6.6
+            "output": "0.004224",  # 256 x 16.5
+        },
+        "0.0189156",
+    ),
+    Priced(
+        # gemini-2.5-flash: input $0.3/M, cache read $0.03/M, audio input $1/M,
+        # cached audio $0.1/M, output $2.5/M (thoughts are output).
+        "gemini_sdk_snake_case",
+        "google/gemini-2.5-flash",
+        {
+            "input": "0.0001704",  # 568 = 4600 - 3072 cached - 960 uncached audio, x 0.3
+            "cache_read": "0.00003072",  # 1024 cached text x 0.03
+            "input_audio": "0.00096",  # 960 = 3008 audio - 2048 cached audio, x 1
+            "cache_audio_read": "0.0002048",  # 2048 x 0.1
+            "output": "0.0021725",  # 869 = 214 + 655 thoughts, x 2.5
+        },
+        "0.00353842",
+    ),
+]
+
+
+def _genai_price(catalog: Catalog, deployment: str, usage: Usage) -> Decimal:
+    """genai-prices' total for the same usage, through the entry the catalog names."""
+    key, model = deployment.split("/", 1)
+    ref = catalog.document.models[model].deployments[key].genai
+    assert ref is not None, f"{deployment} has no genai-prices reference"
+    counts: dict[str, Any] = {
+        name: value
+        for name, value in usage.to_dict().items()
+        if value and name not in {"requests", "reasoning_tokens"}
+    }
+    if usage.reasoning_tokens:
+        counts["output_reasoning_tokens"] = usage.reasoning_tokens
+    provider = next(p for p in genai_providers if p.id == ref.provider)
+    entry = next(m for m in provider.models if m.id == ref.model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = entry.calc_price(GenaiUsage(**counts), provider, genai_request_timestamp=PRICED_AT)
+        if entry.is_match(ref.model):  # where its public lookup finds the entry, both agree
+            looked_up = genai_prices.calc_price(
+                GenaiUsage(**counts),
+                ref.model,
+                provider_id=ref.provider,
+                genai_request_timestamp=PRICED_AT,
+            )
+            assert looked_up.total_price == result.total_price
+    total: Decimal = result.total_price
+    return total
+
+
+def test_every_cache_write_and_spelling_fixture_is_priced() -> None:
+    priced = {row.fixture for row in PRICED}
+    new_shapes = {
+        "anthropic_message_cache_ttl_split",
+        "openai_chat_cache_write",
+        "openai_responses_cache_creation",
+        "bedrock_stream_metadata_cache_details",
+        "gemini_sdk_snake_case",
+    }
+    assert new_shapes <= priced <= {case.fixture for case in CASES}
+
+
+@pytest.mark.parametrize("row", PRICED, ids=lambda row: row.fixture)
+def test_priced_fixture_costs_what_genai_prices_says(bundled: Catalog, row: Priced) -> None:
+    case = next(case for case in CASES if case.fixture == row.fixture)
+    usage = extract_usage(load(case.fixture), case.api).usage
+    ours = actual_cost(
+        bundled.deployments[row.deployment],
+        usage,
+        at=PRICED_AT,
+        catalog_version=bundled.version,
+    )
+    assert dict(ours.components) == {name: Decimal(v) for name, v in row.components.items()}
+    assert ours.total_usd == Decimal(row.total)
+    assert ours.total_usd == _genai_price(bundled, row.deployment, usage)
+
+
 # --- streams --------------------------------------------------------------------------------
 
 
@@ -466,10 +757,17 @@ def test_gemini_chunk_without_usage_metadata_is_refused() -> None:
         extract_usage(chunk, "gemini")
 
 
-def test_gemini_snake_case_body_gets_a_hint() -> None:
+def test_gemini_snake_case_body_is_read() -> None:
     body = {"usage_metadata": {"prompt_token_count": 4, "candidates_token_count": 2}}
-    with pytest.raises(InvalidInputError, match="camelCase"):
+    assert extract_usage(body, "gemini").usage == Usage(input_tokens=4, output_tokens=2)
+
+
+def test_gemini_snake_case_chunk_without_usage_is_refused() -> None:
+    body = load("gemini_sdk_snake_case")
+    body["usage_metadata"] = None
+    with pytest.raises(InvalidInputError, match=r"^gemini: usage_metadata is null") as e:
         extract_usage(body, "gemini")
+    assert e.value.field == "usage_metadata"
 
 
 def test_bedrock_other_stream_events_are_refused() -> None:
@@ -564,6 +862,42 @@ def test_an_empty_normalized_object_is_not_zero_usage() -> None:
         ("bedrock", "bedrock_converse_cache_1h", "usage.cacheWriteInputTokens", 1.5, "1.5"),
         ("bedrock", "bedrock_stream_metadata", "metadata.usage.outputTokens", {}, "{}"),
         ("normalized", "normalized_wrapped", "usage.output_tokens", "350", '"350"'),
+        (
+            "anthropic",
+            "anthropic_message_cache_ttl_split",
+            "usage.cache_creation.ephemeral_1h_input_tokens",
+            -4000,
+            "-4000",
+        ),
+        (
+            "openai-chat",
+            "openai_chat_cache_write",
+            "usage.prompt_tokens_details.cache_write_tokens",
+            -1,
+            "-1",
+        ),
+        (
+            "openai-responses",
+            "openai_responses_cache_creation",
+            "usage.input_tokens_details.cache_creation_tokens",
+            "3840",
+            '"3840"',
+        ),
+        (
+            "bedrock",
+            "bedrock_stream_metadata_cache_details",
+            "metadata.usage.cacheDetails.1.inputTokens",
+            -4096,
+            "-4096",
+        ),
+        (
+            "gemini",
+            "gemini_sdk_snake_case",
+            "usage_metadata.prompt_tokens_details.1.token_count",
+            -3008,
+            "-3008",
+        ),
+        ("gemini", "gemini_sdk_snake_case", "usage_metadata.thoughts_token_count", 6.5, "6.5"),
     ],
 )
 def test_a_count_that_is_not_a_non_negative_integer_is_named(
@@ -644,8 +978,8 @@ def _set(body: Body, path: str, value: Any) -> Body:
             "usage.cache_creation.ephemeral_1h_input_tokens",
             201,
             "anthropic: usage.cache_creation ephemeral_5m_input_tokens + "
-            "ephemeral_1h_input_tokens (300 + 201) exceeds "
-            "usage.cache_creation_input_tokens (500), which includes them",
+            "ephemeral_1h_input_tokens (300 + 201 = 501) does not equal "
+            "usage.cache_creation_input_tokens (500), the writes it splits by TTL",
         ),
         (
             "anthropic",
@@ -676,8 +1010,8 @@ def _set(body: Body, path: str, value: Any) -> Body:
             "bedrock_converse_cache_1h",
             "usage.cacheDetails.0.inputTokens",
             1801,
-            "bedrock: usage.cacheDetails adds up to 2301, more than "
-            "usage.cacheWriteInputTokens (2300), which includes it",
+            "bedrock: usage.cacheDetails adds up to 2301, not "
+            "usage.cacheWriteInputTokens (2300), the writes it splits by TTL",
         ),
     ],
 )
@@ -687,6 +1021,114 @@ def test_a_part_above_its_total_is_refused(
     with pytest.raises(InvalidInputError) as e:
         extract_usage(_set(load(fixture), path, value), api)
     assert e.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("api", "fixture", "path", "value", "field", "message"),
+    [
+        (
+            "openai-chat",
+            "openai_chat_cache_write",
+            "usage.prompt_tokens_details.cache_write_tokens",
+            9851,
+            "usage.prompt_tokens_details.cache_write_tokens",
+            "(9851) exceeds usage.prompt_tokens (9850), which includes it",
+        ),
+        (
+            # Each fits alone; read and written tokens together do not (6144 + 3707).
+            "openai-chat",
+            "openai_chat_cache_write",
+            "usage.prompt_tokens_details.cache_write_tokens",
+            3707,
+            "usage.prompt_tokens_details.cache_write_tokens",
+            "(3707) plus usage.prompt_tokens_details.cached_tokens (6144) exceeds "
+            "usage.prompt_tokens (9850), which includes both",
+        ),
+        (
+            "openai-responses",
+            "openai_responses_cache_creation",
+            "usage.input_tokens_details.cache_creation_tokens",
+            3947,
+            "usage.input_tokens_details.cache_creation_tokens",
+            "(3947) plus usage.input_tokens_details.cached_tokens (11264) exceeds "
+            "usage.input_tokens (15210), which includes both",
+        ),
+        (
+            "anthropic",
+            "anthropic_message_cache_ttl_split",
+            "usage.cache_creation.ephemeral_5m_input_tokens",
+            2401,
+            "usage.cache_creation",
+            "ephemeral_5m_input_tokens + ephemeral_1h_input_tokens (2401 + 4000 = 6401) "
+            "does not equal usage.cache_creation_input_tokens (6400)",
+        ),
+        (
+            "anthropic",
+            "anthropic_message_cache_ttl_split",
+            "usage.cache_creation.ephemeral_5m_input_tokens",
+            2399,
+            "usage.cache_creation",
+            "(2399 + 4000 = 6399) does not equal usage.cache_creation_input_tokens (6400)",
+        ),
+        (
+            # A split of zeros beside 6400 writes says nothing of their TTL: refused.
+            "anthropic",
+            "anthropic_message_cache_ttl_split",
+            "usage.cache_creation",
+            {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "usage.cache_creation",
+            "(0 + 0 = 0) does not equal usage.cache_creation_input_tokens (6400)",
+        ),
+        (
+            "bedrock",
+            "bedrock_stream_metadata_cache_details",
+            "metadata.usage.cacheDetails.1.inputTokens",
+            4097,
+            "metadata.usage.cacheDetails",
+            "adds up to 5121, not metadata.usage.cacheWriteInputTokens (5120)",
+        ),
+        (
+            "bedrock",
+            "bedrock_stream_metadata_cache_details",
+            "metadata.usage.cacheDetails.1.inputTokens",
+            4095,
+            "metadata.usage.cacheDetails",
+            "adds up to 5119, not metadata.usage.cacheWriteInputTokens (5120)",
+        ),
+        (
+            "gemini",
+            "gemini_sdk_snake_case",
+            "usage_metadata.cached_content_token_count",
+            4481,
+            "usage_metadata.cached_content_token_count",
+            "(4481) exceeds usage_metadata.prompt_token_count (4480), which includes it",
+        ),
+        (
+            "gemini",
+            "gemini_sdk_snake_case",
+            "usage_metadata.cache_tokens_details.1.token_count",
+            3073,
+            "usage_metadata.cache_tokens_details[AUDIO]",
+            "(3073) exceeds usage_metadata.cached_content_token_count (3072), which includes it",
+        ),
+        (
+            "gemini",
+            "gemini_sdk_snake_case",
+            "usage_metadata.prompt_tokens_details.1.token_count",
+            4481,
+            "usage_metadata.prompt_tokens_details[AUDIO]",
+            "(4481) exceeds usage_metadata.prompt_token_count (4480), which includes it",
+        ),
+    ],
+)
+def test_a_cache_or_spelling_shape_that_does_not_add_up_is_named(
+    api: str, fixture: str, path: str, value: Any, field: str, message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as e:
+        extract_usage(_set(load(fixture), path, value), api)
+    assert e.value.field == field
+    assert e.value.message.startswith(f"{api}: {field} ")
+    assert message in e.value.message
 
 
 def test_parts_that_fit_alone_but_not_together_are_refused_with_the_shape() -> None:
@@ -774,6 +1216,87 @@ def test_openai_cache_write_tokens_are_a_part_of_the_input_where_sent() -> None:
     assert extract_usage(responses, "openai-responses").usage.cache_write_tokens == 1000
 
 
+def test_openai_cache_write_spellings_are_one_count() -> None:
+    # The Responses fixture spells its writes cache_creation_tokens; cache_write_tokens
+    # reads the same, and both together must agree.
+    body = load("openai_responses_cache_creation")
+    details = body["usage"]["input_tokens_details"]
+    expected = extract_usage(body, "openai-responses").usage
+    details["cache_write_tokens"] = details.pop("cache_creation_tokens")
+    assert extract_usage(body, "openai-responses").usage == expected
+    details["cache_creation_tokens"] = 3840
+    assert extract_usage(body, "openai-responses").usage == expected
+    details["cache_creation_tokens"] = 3000
+    with pytest.raises(InvalidInputError) as e:
+        extract_usage(body, "openai-responses")
+    assert e.value.field == "usage.input_tokens_details.cache_creation_tokens"
+    assert e.value.message == (
+        "openai-responses: usage.input_tokens_details.cache_creation_tokens (3000) disagrees "
+        "with usage.input_tokens_details.cache_write_tokens (3840): both spellings name the "
+        "same cache writes"
+    )
+    chat = _set(
+        load("openai_chat_cache_write"), "usage.prompt_tokens_details.cache_creation_tokens", 3585
+    )
+    with pytest.raises(InvalidInputError, match=r"cache_creation_tokens \(3585\) disagrees"):
+        extract_usage(chat, "openai-chat")
+    null_spelling = _set(chat, "usage.prompt_tokens_details.cache_creation_tokens", None)
+    assert extract_usage(null_spelling, "openai-chat").usage.cache_write_tokens == 3584
+
+
+@pytest.mark.parametrize(
+    ("api", "fixture", "path", "value", "field"),
+    [
+        (
+            "bedrock",
+            "bedrock_stream_metadata_cache_details",
+            "metadata.usage.cacheDetails.1.ttl",
+            "24h",
+            "metadata.usage.cacheDetails[1].ttl",
+        ),
+        (
+            "bedrock",
+            "bedrock_stream_metadata_cache_details",
+            "metadata.usage.cacheDetails.0.ttl",
+            None,
+            "metadata.usage.cacheDetails[0].ttl",
+        ),
+        (
+            "anthropic",
+            "anthropic_message_cache_ttl_split",
+            "usage.cache_creation.ephemeral_24h_input_tokens",
+            10,
+            "usage.cache_creation.ephemeral_24h_input_tokens",
+        ),
+    ],
+)
+def test_a_cache_ttl_without_a_known_price_is_refused(
+    api: str, fixture: str, path: str, value: Any, field: str
+) -> None:
+    # Billing unknown-TTL writes at the 5-minute rate would under-charge them.
+    with pytest.raises(InvalidInputError) as e:
+        extract_usage(_set(load(fixture), path, value), api)
+    assert e.value.field == field
+    assert e.value.message.startswith(f"{api}: {field} ")
+    assert "price" in e.value.message
+
+
+def test_anthropic_unknown_cache_creation_key_at_zero_is_harmless() -> None:
+    body = _set(
+        load("anthropic_message_cache_ttl_split"),
+        "usage.cache_creation.ephemeral_24h_input_tokens",
+        0,
+    )
+    assert extract_usage(body, "anthropic").usage.cache_write_1h_tokens == 4000
+
+
+def test_anthropic_empty_cache_creation_means_no_split() -> None:
+    body = _set(load("anthropic_message_cache_ttl_split"), "usage.cache_creation", {})
+    usage = extract_usage(body, "anthropic").usage
+    # No TTL counts at all: the 6400 writes are 5-minute writes, as without cache_creation.
+    assert (usage.cache_write_tokens, usage.cache_write_1h_tokens) == (6400, 0)
+
+
 def test_anthropic_write_total_falls_back_to_the_ttl_breakdown() -> None:
     body = _set(load("anthropic_message_cache_1h"), "usage.cache_creation_input_tokens", None)
     usage = extract_usage(body, "anthropic").usage
@@ -795,6 +1318,50 @@ def test_bedrock_write_total_falls_back_to_cache_details() -> None:
         2300,
         1800,
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (
+            lambda body: body["usage_metadata"].update(promptTokenCount=4480),
+            "usage_metadata.promptTokenCount",
+            "is camelCase in a snake_case usage_metadata block",
+        ),
+        (
+            lambda body: body["usage_metadata"]["prompt_tokens_details"][1].update(tokenCount=3008),
+            "usage_metadata.prompt_tokens_details[1].tokenCount",
+            "is spelled unlike the rest of the body (which uses token_count)",
+        ),
+        (
+            lambda body: body.update(usageMetadata=camel_case(body["usage_metadata"])),
+            "usage_metadata",
+            "is present beside usageMetadata",
+        ),
+    ],
+)
+def test_gemini_mixed_spellings_are_refused(
+    edit: Callable[[Body], None], field: str, message: str
+) -> None:
+    body = load("gemini_sdk_snake_case")
+    edit(body)
+    with pytest.raises(InvalidInputError, match="^" + re.escape(f"gemini: {field} {message}")) as e:
+        extract_usage(body, "gemini")
+    assert e.value.field == field
+
+
+def test_gemini_rest_body_with_a_snake_case_count_is_refused() -> None:
+    body = load("gemini_cached_thinking_tools")
+    body["usageMetadata"]["thoughts_token_count"] = 1422
+    with pytest.raises(InvalidInputError) as e:
+        extract_usage(body, "gemini")
+    assert e.value.field == "usageMetadata.thoughts_token_count"
+    assert "snake_case in a camelCase usageMetadata block" in e.value.message
+    body = load("gemini_audio_input")
+    body["usageMetadata"]["promptTokensDetails"][1]["token_count"] = 1920
+    with pytest.raises(InvalidInputError) as e:
+        extract_usage(body, "gemini")
+    assert e.value.field == "usageMetadata.promptTokensDetails[1].token_count"
 
 
 def test_gemini_tool_use_prompt_modalities_are_input_parts() -> None:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import timedelta
 from decimal import Decimal
 
+from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Capabilities, DataTerms, Deployment
+from modelrouter.router import Router
 from modelrouter.routing.strategies import Scored, weighted_draw
 from modelrouter.types import CostEstimate
+from tests.conftest import FIXED_NOW
 
 
 def scored(name: str, weight: int) -> Scored:
@@ -48,10 +51,33 @@ def test_zero_weight_serves_only_as_last_resort() -> None:
         assert weighted_draw(group, f"r{i}")[-1].deployment.id == "standby"
 
 
-def test_timestamps_do_not_enter_the_draw() -> None:
-    # The seed is the request id alone: nothing else may move a tie.
-    group = [scored("a", 1), scored("b", 1)]
-    assert datetime.now(UTC)  # the draw below must not depend on this
-    assert [s.deployment.id for s in weighted_draw(group, "fixed")] == [
-        s.deployment.id for s in weighted_draw(group, "fixed")
-    ]
+def test_timestamps_do_not_enter_the_draw(small_catalog: Catalog) -> None:
+    # The seed is the request id alone: routed days apart, the same request
+    # breaks the same tie the same way. beta and gamma tie on cost for
+    # chat-large (2.5 in, 10 out, weight 1 each), so the draw alone orders them.
+    monday = Router(small_catalog, clock=lambda: FIXED_NOW)
+    thursday = Router(small_catalog, clock=lambda: FIXED_NOW + timedelta(days=3, hours=5))
+
+    def tied_pair(router: Router, request_id: str) -> tuple[str, str]:
+        plan = router.route(
+            {
+                "model": "chat-large",
+                "input_tokens": 2000,
+                "strategy": "cheapest",
+                "request_id": request_id,
+            }
+        )
+        first, second = plan.chain[0], plan.chain[1]
+        assert first.estimate.expected_usd == second.estimate.expected_usd  # a real tie
+        return first.deployment, second.deployment
+
+    orders = set()
+    for i in range(20):
+        early, late = tied_pair(monday, f"req-{i}"), tied_pair(thursday, f"req-{i}")
+        assert early == late, f"req-{i} drew {early} on one day and {late} on another"
+        orders.add(early)
+    # The seed does move the draw: different ids get both orders.
+    assert orders == {
+        ("beta/chat-large", "gamma/chat-large"),
+        ("gamma/chat-large", "beta/chat-large"),
+    }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict
 
+from modelrouter.bounds import Name
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
@@ -67,7 +68,9 @@ def catalog_summary(
 
 @router.get("/v1/catalog/models/{model_id}", responses=ERROR_RESPONSES)
 def catalog_model(
-    model_id: str, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+    model_id: Annotated[Name, Path()],
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
 ) -> dict[str, Any]:
     catalog = state_of(http).catalog
     model = catalog.models.get(model_id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from modelrouter.bounds import Name, Timestamp
+from modelrouter.money import parse_decimal
 from modelrouter.observability.events import outcome_event
 from modelrouter.observability.tracing import record_cost, span
 from modelrouter.pricing.extract import extract_usage
@@ -20,7 +21,7 @@ from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["decisions"])
 
-DecisionId = Annotated[str, Field(min_length=1, max_length=64)]
+DecisionId = Annotated[Name, Field(max_length=64)]
 
 
 class Outcome(BaseModel):
@@ -33,11 +34,16 @@ class Outcome(BaseModel):
     api: Literal[
         "normalized", "openai-chat", "openai-responses", "anthropic", "gemini", "bedrock"
     ] = "normalized"
-    deployment: str | None = Field(default=None, max_length=400)
-    latency_ms: Decimal | None = Field(default=None, ge=0)
-    ttft_ms: Decimal | None = Field(default=None, ge=0)
+    deployment: Annotated[Name, Field(max_length=400)] | None = None
+    latency_ms: Decimal | None = None
+    ttft_ms: Decimal | None = None
     status: Literal["ok", "error"] = "ok"
-    error_class: str | None = Field(default=None, max_length=200)
+    error_class: Name | None = None
+
+    @field_validator("latency_ms", "ttft_ms", mode="before")
+    @classmethod
+    def _milliseconds(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        return None if value is None else parse_decimal(value, what=str(info.field_name))
 
 
 def _plan_for(http: Request, principal: Principal, decision_id: str) -> RoutingPlan:
@@ -105,10 +111,10 @@ def get_decision(
 def list_decisions(
     http: Request,
     principal: Annotated[Principal, Depends(authenticate)],
-    tenant: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    tenant: Annotated[Name | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
+    cursor: Annotated[Annotated[Name, Field(max_length=400)] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Oldest first; pass ``next_cursor`` back as ``cursor`` for the next page."""

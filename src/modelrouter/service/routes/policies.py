@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
 
+from modelrouter.bounds import Name
 from modelrouter.money import exact_str
 from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import parse_policy
@@ -14,6 +15,9 @@ from modelrouter.router import DEFAULT_TENANT
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response
 from modelrouter.store.keys import Principal
+
+# A tenant id in a path: the same bounds as everywhere (no NUL, at most 200 characters).
+TenantId = Annotated[Name, Path()]
 
 router = APIRouter(tags=["policies"])
 
@@ -39,7 +43,7 @@ def _revision(if_match: str | None) -> int | None:
 
 @router.get("/v1/tenants/{tenant_id}/policy", responses=ERROR_RESPONSES)
 def get_tenant_policy(
-    tenant_id: str,
+    tenant_id: TenantId,
     http: Request,
     response: Response,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -57,7 +61,7 @@ def get_tenant_policy(
 
 @router.put("/v1/tenants/{tenant_id}/policy", responses=PUT_RESPONSES)
 def put_tenant_policy(
-    tenant_id: str,
+    tenant_id: TenantId,
     http: Request,
     response: Response,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -81,7 +85,7 @@ def put_tenant_policy(
 
 @router.get("/v1/tenants/{tenant_id}/spend", responses=ERROR_RESPONSES)
 def get_spend(
-    tenant_id: str, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+    tenant_id: TenantId, http: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
     """Spent and reserved money in every budget window that applies to the tenant."""
     require(principal, "admin", "tenant")

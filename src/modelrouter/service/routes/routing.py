@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import time
 from typing import Annotated, Any, Literal
 
@@ -9,11 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modelrouter.errors import ModelRouterError, NoRouteError
+from modelrouter.errors import InvalidInputError, ModelRouterError, NoRouteError, RequestIdReused
 from modelrouter.observability.events import decision_event
 from modelrouter.observability.metrics import failure_result
 from modelrouter.observability.tracing import record_plan, span
 from modelrouter.request.model import RouteRequest
+from modelrouter.router import new_request_id
+from modelrouter.routing.planner import decision_id_for
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
 from modelrouter.store.keys import Principal
@@ -68,6 +73,31 @@ PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _identified(principal: Principal, request: RouteRequest) -> RouteRequest:
+    """The request as routed: the router's clock, and a fresh id when it has none."""
+    if request.timestamp is not None and principal.role != "admin":
+        # A claimed time would pick its price rule and budget window.
+        raise InvalidInputError(
+            "timestamp: the router's clock times a routed decision; "
+            "a timestamp is accepted by /v1/estimate",
+            field="timestamp",
+        )
+    if request.request_id is None:
+        return request.model_copy(update={"request_id": new_request_id()})
+    return request
+
+
+def fingerprint(request: RouteRequest) -> str:
+    """What a retry must repeat: the whole body as routed."""
+    return hashlib.sha256(request.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def _answer(plan: RoutingPlan, include: str | None, *, repeat: bool) -> Response:
+    body = plan.to_dict(include_snapshot=include == "snapshot")
+    body["repeat"] = repeat
+    return json_response(body)
+
+
 @router.post(
     "/v1/route", responses={**PLAN_RESPONSE, **ROUTE_RESPONSES}, response_class=JSONResponse
 )
@@ -78,21 +108,46 @@ async def route(
     include: Annotated[Literal["snapshot"] | None, Query()] = None,
 ) -> Response:
     """Plan a request: primary, fallbacks, estimates, every rejection. The
-    decision is recorded (off the hot path) and answers by ``decision_id``."""
-    request = _scoped(principal, body)
+    decision is recorded (off the hot path) and answers by ``decision_id``.
+    A request id already routed with the same body answers that decision again
+    (``"repeat": true``, nothing reserved twice); with another body, 409."""
+    request = _identified(principal, _scoped(principal, body))
+    assert request.request_id is not None
     state = state_of(http)
-    if _holds_budget(http, request):
-        # Reserving budget is a database transaction: off the event loop.
-        plan = await run_in_threadpool(_plan, http, request, True)
-    else:
-        plan = _plan(http, request, reserve=True)
-    state.writer.submit(plan)
-    state.recent.put(plan)
+    decision_id = decision_id_for(request.tenant_id, request.request_id)
+    mark = fingerprint(request)
+    while True:
+        seen = state.recent.entry(decision_id)
+        if seen is not None:
+            if seen[1] != mark:
+                raise RequestIdReused(request.request_id, decision_id)
+            return _answer(seen[0], include, repeat=True)
+        pending = state.routing.get(decision_id)
+        if pending is None:
+            break
+        # The same request id is being routed right now: wait for its answer.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(pending)
+        if state.recent.entry(decision_id) is None:
+            break  # it failed: route this one afresh
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    state.routing[decision_id] = done
+    try:
+        if _holds_budget(http, request):
+            # Reserving budget is a database transaction: off the event loop.
+            plan = await run_in_threadpool(_plan, http, request, True)
+        else:
+            plan = _plan(http, request, reserve=True)
+        state.writer.submit(plan)
+        state.recent.put(plan, mark)
+    finally:
+        del state.routing[decision_id]
+        done.set_result(None)
     state.events.publish(decision_event(plan))
     # Without budgets, routing is CPU work with no blocking I/O (policies and
     # keys are cached, the decision is queued), so it runs on the event loop; the plan,
     # already made of JSON types, is encoded once without FastAPI's re-encoding.
-    return json_response(plan.to_dict(include_snapshot=include == "snapshot"))
+    return _answer(plan, include, repeat=False)
 
 
 @router.post("/v1/estimate", responses=ROUTE_RESPONSES)
