@@ -107,6 +107,8 @@ class Router:
         tenant_policy: PolicyDocument | None = None,
         signals: Mapping[str, DeploymentSignals] | None = None,
         reserve: bool = True,
+        skip_budgets: bool = False,
+        policy_stale_since: datetime | None = None,
     ) -> RoutingPlan:
         """The plan for one request, with its snapshot attached.
 
@@ -115,7 +117,10 @@ class Router:
         candidate and why it fell) when nothing is admissible, and
         ``BudgetExceeded`` when the tenant's budget cannot cover the request.
         ``reserve=False`` plans under the budgets without holding any money
-        (an estimate)."""
+        (an estimate); ``skip_budgets`` plans as if there were none (a
+        platform that admits traffic while its ledger is unreachable), and
+        ``policy_stale_since`` records that the policies handed in are the last
+        ones read before the store stopped answering."""
         valid = parse_request(request)
         now = self._clock()
         learned = (
@@ -131,9 +136,12 @@ class Router:
             catalog=self.catalog,
             policy=self._stack(tenant_policy),
             signals=signals or {},
+            policy_stale_since=None
+            if policy_stale_since is None
+            else policy_stale_since.isoformat(),
         )
         budgets = inputs.policy.effective.budgets
-        if not budgets:
+        if not budgets or skip_budgets:
             return self._plan(inputs)
         tenant = valid.tenant_id or DEFAULT_TENANT
         windows = [window_for(budget, now) for budget in budgets]

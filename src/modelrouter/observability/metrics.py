@@ -182,10 +182,25 @@ class Metrics:
             ["tenant"],
             registry=r,
         )
+        self.degraded = Counter(
+            "modelrouter_degraded_decisions",
+            "Decisions routed while the store was unreachable, by what could not be checked "
+            "(stale_policy, budget_unchecked).",
+            ["reason"],
+            registry=r,
+        )
         self._sinks = _SinkCollector()
         r.register(self._sinks)
 
     # -- routing ---------------------------------------------------------------------
+
+    def count_stale_policy(self) -> None:
+        """A decision routed under policies read before the store stopped answering."""
+        self.degraded.labels(reason="stale_policy").inc()
+
+    def count_unchecked_budget(self) -> None:
+        """A budgeted decision admitted unchecked while the ledger was unreachable."""
+        self.degraded.labels(reason="budget_unchecked").inc()
 
     def observe_decision(self, plan: RoutingPlan, seconds: float) -> None:
         """A routed request: ``seconds`` is the time ``route()`` took."""

@@ -122,6 +122,10 @@ class PolicyDocument(_Strict):
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
     aliases: dict[Pattern, list[Pattern]] = Field(default_factory=dict)
     budgets: list[Budget] = Field(default_factory=list, max_length=10)
+    # While the budget ledger cannot be reached: refuse budgeted requests (503,
+    # the default) or admit them unchecked. Only the platform may admit; a
+    # tenant overlay can only insist on refusing.
+    budget_outage: Literal["refuse", "admit"] | None = None
 
     def content(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_defaults=True)

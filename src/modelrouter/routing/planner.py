@@ -54,9 +54,18 @@ class PlanInputs:
     # Assigned by the caller (the snapshot records it); by default the identity
     # of the request: its tenant and request id.
     decision_id: str = ""
+    # When the policies were the last ones read before the store stopped
+    # answering: since when (the plan says so in its notes).
+    policy_stale_since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        stale = (
+            {}
+            if self.policy_stale_since is None
+            else {"policy_stale_since": self.policy_stale_since}
+        )
         return {
+            **stale,
             "request": self.request.to_dict(),
             "catalog_version": self.catalog.version,
             "policy": self.policy.content(),
@@ -86,6 +95,7 @@ class PlanInputs:
             },
             budget=None if budget is None else BudgetContext.from_dict(budget),
             decision_id=decision_id,
+            policy_stale_since=raw.get("policy_stale_since"),
         )
 
 
@@ -300,6 +310,11 @@ def plan(inputs: PlanInputs) -> Planned:
     kept = chain[: 1 + limit]
 
     notes = [] if budget is None else list(budget.notes)
+    if inputs.policy_stale_since is not None:
+        notes.append(
+            "policies as last read: the store has been unreachable since "
+            f"{inputs.policy_stale_since}"
+        )
     if not groups[0]:
         notes.append(
             f"no admissible deployment for {request.model}; primary is fallback model {kept[0].via}"

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelrouter.errors import (
@@ -95,10 +96,29 @@ def status_of(exc: ModelRouterError) -> int:
     return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
 
 
+# Seconds a client is asked to wait before retrying what needs the database.
+RETRY_AFTER_SECONDS = 2
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelRouterError)
     async def _router_error(_: Request, exc: ModelRouterError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=status_of(exc))
+        status = status_of(exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store_error(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # What needs the database while it is away: 503 with a named cause, never 500.
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        return JSONResponse(
+            error_body(
+                "store_unavailable",
+                f"the database cannot be reached ({cause}); retry shortly",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

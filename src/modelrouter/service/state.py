@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from modelrouter.observability.metrics import Metrics
 from modelrouter.observability.tracing import shutdown_tracing
 from modelrouter.policy.document import PolicyDocument
 from modelrouter.router import Router
+from modelrouter.service.policy_cache import PolicyCache
 from modelrouter.signals.calibration import CalibrationLog
 from modelrouter.signals.learner import OutputLearner
 from modelrouter.store.budgets import SqlBudgetStore
@@ -25,10 +25,7 @@ from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
 from modelrouter.types import RoutingPlan
 
-__all__ = ["POLICY_CACHE_SECONDS", "RecentPlans", "ServiceState"]
-
-# Policies written by another worker are seen within this long.
-POLICY_CACHE_SECONDS = 5.0
+__all__ = ["RecentPlans", "ServiceState"]
 
 
 class RecentPlans:
@@ -74,24 +71,26 @@ class ServiceState:
     recent: RecentPlans = field(default_factory=RecentPlans)
     # Decisions being routed now, by id: a retry that arrives meanwhile waits for the first.
     routing: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    policies: PolicyCache | None = None
     _router: Router | None = None
-    _platform_checked: float = 0.0
-    _tenants: dict[str, tuple[float, PolicyDocument | None, int | None]] = field(
-        default_factory=dict
-    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        if self.policies is None:
+            self.policies = PolicyCache(self.repository).start()
+
+    @property
+    def policy_cache(self) -> PolicyCache:
+        assert self.policies is not None
+        return self.policies
+
     def router(self) -> Router:
-        """The router under the platform policy in force (re-read every few seconds)."""
-        now = time.monotonic()
-        with self._lock:
-            fresh = self._router is not None and now - self._platform_checked < POLICY_CACHE_SECONDS
-            if fresh and self._router is not None:
-                return self._router
-        platform = self.repository.get_platform_policy() or PolicyDocument()
+        """The router under the platform policy in force: no I/O (the policy
+        cache is refreshed in the background)."""
+        platform = self.policy_cache.platform
         with self._lock:
             current = self._router
-            if current is None or current.platform_policy.version != platform.version:
+            if current is None or current.platform_policy is not platform:
                 current = Router(
                     self.catalog,
                     platform,
@@ -99,32 +98,20 @@ class ServiceState:
                     calibration=self.calibration,
                     budgets=SqlBudgetStore(self.engine),
                 )
-            self._router = current
-            self._platform_checked = now
+                self._router = current
             return current
 
     def tenant_policy(self, tenant: str | None) -> tuple[PolicyDocument | None, int | None]:
-        if tenant is None:
-            return None, None
-        now = time.monotonic()
-        with self._lock:
-            cached = self._tenants.get(tenant)
-        if cached is not None and now - cached[0] < POLICY_CACHE_SECONDS:
-            return cached[1], cached[2]
-        stored = self.repository.get_tenant_policy(tenant)
-        policy, revision = stored if stored is not None else (None, None)
-        with self._lock:
-            if len(self._tenants) > 100_000:
-                self._tenants.clear()
-            self._tenants[tenant] = (now, policy, revision)
-        return policy, revision
+        """The tenant's overlay as last read, reading it now on first sight
+        (blocking: the async routes call ``load_tenant`` off the loop first)."""
+        cached = self.policy_cache.tenant(tenant)
+        if cached is not None:
+            return cached
+        assert tenant is not None
+        return self.policy_cache.load_tenant(tenant)
 
     def forget_policies(self, tenant: str | None = None) -> None:
-        with self._lock:
-            if tenant is None:
-                self._router = None
-            else:
-                self._tenants.pop(tenant, None)
+        self.policy_cache.forget(tenant)
 
     def use_catalog(self, catalog: Catalog) -> None:
         with self._lock:
@@ -132,6 +119,7 @@ class ServiceState:
             self._router = None
 
     def close(self) -> None:
+        self.policy_cache.close()
         self.writer.close()
         self.events.close()
         shutdown_tracing()

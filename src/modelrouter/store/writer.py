@@ -1,47 +1,48 @@
-"""Writing decisions off the hot path, in batches, without losing any.
+"""Writing decisions to the database off the hot path, without losing one.
 
-``submit()`` is what routing calls: it puts the plan on a bounded queue and
-returns; the background thread serialises plans into rows (their snapshots
-are built lazily, so that cost stays off the hot path) and commits them in
-batches. While the database is unreachable, batches go to an append-only
-spool file (JSON lines, flushed to disk); the spool is written to the database
-when it answers again, and on the next start. Inserts skip ids already stored,
-so a batch written twice is stored once.
+``submit()`` hands the plan to the journal (``store/journal.py``) and returns
+once the decision is fsynced there (a group commit shared by every request
+waiting at that moment); ``acknowledge()`` is the same for the event loop.
+Only then may a route answer: a ``kill -9`` after it loses nothing.
 
-Back-pressure: when the queue is full, ``submit()`` appends the row to the
-spool itself instead of waiting, so routing never blocks on the database and
-never drops an acknowledged record; the writer drains the spool as it catches
-up.
-
-What "acknowledged" covers: once ``submit()`` returns, the record survives a
-database outage and an orderly ``close()``. A hard crash of the process can
-lose what is still in the queue (at most ``batch_interval`` of decisions);
-call ``flush()`` where that matters.
+A background thread takes the journaled rows and commits them to the
+database in batches; inserts skip ids already stored, so a row written twice
+(replayed after a crash between its insert and the journal's clean-up) is
+stored once. While the database is unreachable nothing is lost and nothing
+waits: the rows are in the journal. The writer stops holding them in memory
+beyond ``queue_size``; when the database answers again it cuts the journal
+and replays every closed segment from disk, then deletes them. At start it
+replays what an earlier run left (and the spool file of earlier versions).
+Rows the database refuses go to ``<spool>.rejected`` with the reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modelrouter.errors import StoreUnavailable
-from modelrouter.store.repository import Repository, decision_row
+from modelrouter.store.journal import Journal
+from modelrouter.store.repository import Repository
 from modelrouter.types import RoutingPlan
 
 __all__ = ["DecisionWriter", "WriterStats"]
 
+_Row = tuple[dict[str, Any], int]  # a row and its journal segment
+
 
 @dataclass
 class WriterStats:
-    acknowledged: int = 0
+    acknowledged: int = 0  # decisions made durable in the journal
     written: int = 0  # rows the database newly stored
-    spooled: int = 0  # rows that went to the spool file
+    spooled: int = 0  # rows replayed from the journal after an outage or a restart
     batches: int = 0
     outages: int = 0
     rejected: int = 0  # rows the database refused (kept in the rejected file)
@@ -60,13 +61,18 @@ class DecisionWriter:
         retry_interval: float = 0.5,
     ) -> None:
         self.repository = repository
+        # The journal's segments live beside this path; a file at the path
+        # itself is the spool of earlier versions, replayed at start.
         self.spool_path = spool_path
         self.batch_size = batch_size
         self.batch_interval = batch_interval
+        self.queue_size = queue_size
         self.retry_interval = retry_interval
         self.stats = WriterStats()
-        self._queue: queue.Queue[RoutingPlan] = queue.Queue(maxsize=queue_size)
-        self._spool_lock = threading.Lock()
+        self.journal = Journal(spool_path.parent, spool_path.stem)
+        self._rows: queue.Queue[_Row] = queue.Queue()
+        self._overflow = False  # rows left on disk only, to be replayed
+        self._outstanding = 0  # rows queued in memory and not yet stored
         self._stats_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,41 +80,90 @@ class DecisionWriter:
 
     # -- the hot path ---------------------------------------------------------------
 
-    def submit(self, plan: RoutingPlan) -> None:
-        if plan.inputs is None:
-            raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
+    def _enqueue(self, row: dict[str, Any], segment: int) -> None:
         with self._stats_lock:
             self.stats.acknowledged += 1
-        try:
-            self._queue.put_nowait(plan)
-        except queue.Full:
-            self._spool([decision_row(plan)])
+            if self._database_down_since is not None and self._rows.qsize() >= self.queue_size:
+                self._overflow = True  # on disk already: replayed when the database is back
+                return
+            self._outstanding += 1
+        self._rows.put((row, segment))
+
+    def submit(self, plan: RoutingPlan, *, timeout: float = 30.0) -> None:
+        """Return once the decision is durable (fsynced in the journal)."""
+        if plan.inputs is None:
+            raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def durable(row: dict[str, Any] | None, segment: int, error: BaseException | None) -> None:
+            if row is not None:
+                self._enqueue(row, segment)
+            if error is not None:
+                failure.append(error)
+            done.set()
+
+        self.journal.append(plan, durable)
+        if not done.wait(timeout):
+            raise StoreUnavailable("the decision journal did not answer in time")
+        if failure:
+            raise StoreUnavailable(str(failure[0]))
+
+    async def acknowledge(self, plan: RoutingPlan) -> None:
+        """``submit`` for the event loop: awaits the group commit without
+        holding the loop."""
+        if plan.inputs is None:
+            raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(StoreUnavailable(str(error)))
+
+        def durable(row: dict[str, Any] | None, segment: int, error: BaseException | None) -> None:
+            if row is not None:
+                self._enqueue(row, segment)
+            loop.call_soon_threadsafe(settle, error)
+
+        self.journal.append(plan, durable)
+        await done
 
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self) -> DecisionWriter:
-        """Write what an earlier run left in the spool, then start the writer thread."""
+        """Store what an earlier run left, then start the journal and the writer."""
         self.spool_path.parent.mkdir(parents=True, exist_ok=True)
-        self._drain_spool()
+        self._replay_legacy_spool()
+        self.journal.start()
+        self._replay(self.journal.segments()[-1])
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
         self._thread.start()
         return self
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything submitted so far is in the database or the spool."""
+        """Wait until everything acknowledged so far is in the database (or,
+        while it is unreachable, only in the journal)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._queue.unfinished_tasks == 0:
+            idle = self._outstanding == 0 and not self._overflow
+            if idle or self._database_down_since is not None:
                 return True
             time.sleep(0.005)
         return False
 
     def close(self, timeout: float = 30.0) -> None:
+        self.journal.close()  # every acknowledged row is now queued
         self.flush(timeout)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._drain_spool()
+        if self._database_down_since is None and self._outstanding == 0 and not self._overflow:
+            self.journal.forget_before(10**9)
 
     def __enter__(self) -> DecisionWriter:
         return self.start()
@@ -118,10 +173,10 @@ class DecisionWriter:
 
     # -- the writer thread ----------------------------------------------------------------
 
-    def _take_batch(self) -> list[RoutingPlan]:
-        batch: list[RoutingPlan] = []
+    def _take_batch(self) -> list[_Row]:
+        batch: list[_Row] = []
         try:
-            batch.append(self._queue.get(timeout=self.batch_interval))
+            batch.append(self._rows.get(timeout=self.batch_interval))
         except queue.Empty:
             return batch
         deadline = time.monotonic() + self.batch_interval
@@ -130,45 +185,51 @@ class DecisionWriter:
             if remaining <= 0:
                 break
             try:
-                batch.append(self._queue.get(timeout=remaining))
+                batch.append(self._rows.get(timeout=remaining))
             except queue.Empty:
                 break
         return batch
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            plans = self._take_batch()
-            batch = [decision_row(plan) for plan in plans]
+        pending: list[_Row] = []
+        while not (self._stop.is_set() and not pending and self._rows.empty()):
             if self._database_down_since is not None:
-                if batch:
-                    self._spool(batch)
-                    self._done(batch)
-                if time.monotonic() - self._database_down_since >= self.retry_interval:
-                    self._drain_spool()
+                if time.monotonic() - self._database_down_since < self.retry_interval:
+                    time.sleep(0.01)
+                    continue
+                if pending and not self._write(pending):
+                    continue  # still away
+                pending = []
+                # Back: whatever was left on disk only is replayed from the journal.
+                if self._overflow:
+                    self._overflow = False
+                    self._replay(self.journal.cut())
                 continue
-            if not batch:
-                if self.spool_path.exists() and self.spool_path.stat().st_size:
-                    self._drain_spool()
-                continue
-            self._write(batch)
-            self._done(batch)
+            batch = self._take_batch()
+            if batch and not self._write(batch):
+                pending = batch  # kept, retried when the database answers
 
-    def _done(self, batch: list[Any]) -> None:
-        for _ in batch:
-            self._queue.task_done()
-
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[_Row]) -> bool:
+        """Store a batch; False (and the outage noted) when the database is away."""
+        rows = [row for row, _ in batch]
         try:
-            written = self.repository.save_decisions(batch)
+            written = self.repository.save_decisions(rows)
         except StoreUnavailable:
             self._went_down()
-            self._spool(batch)
-            return
+            return False
         except Exception as exc:  # the thread must live, no row may vanish
-            written = self._isolate(batch, exc)
+            try:
+                written = self._isolate(rows, exc)
+            except StoreUnavailable:
+                self._went_down()
+                return False
+        self._database_down_since = None
+        self.journal.committed(Counter(segment for _, segment in batch))
         with self._stats_lock:
             self.stats.written += written
             self.stats.batches += 1
+            self._outstanding -= len(batch)
+        return True
 
     def _isolate(self, batch: list[dict[str, Any]], error: Exception) -> int:
         """A batch the database refused: write its rows one by one, and keep the
@@ -178,67 +239,70 @@ class DecisionWriter:
             try:
                 written += self.repository.save_decisions([row])
             except StoreUnavailable:
-                self._went_down()
-                self._spool([row])
+                raise
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"[:2000]
-                self._append(self.rejected_path, [{"row": row, "error": reason}])
-                with self._stats_lock:
-                    self.stats.rejected += 1
-                    self.stats.last_error = reason
+                self._reject(row, reason)
         with self._stats_lock:
             self.stats.last_error = self.stats.last_error or f"{type(error).__name__}: {error}"
         return written
 
-    def _went_down(self) -> None:
-        self._database_down_since = time.monotonic()
+    def _reject(self, row: dict[str, Any], reason: str) -> None:
+        line = json.dumps({"row": row, "error": reason}, separators=(",", ":")) + "\n"
+        with self.rejected_path.open("a", encoding="utf-8") as rejected:
+            rejected.write(line)
         with self._stats_lock:
-            self.stats.outages += 1
+            self.stats.rejected += 1
+            self.stats.last_error = reason
 
-    # -- the spool -------------------------------------------------------------------------
+    def _went_down(self) -> None:
+        if self._database_down_since is None:
+            with self._stats_lock:
+                self.stats.outages += 1
+        self._database_down_since = time.monotonic()
+
+    # -- replay --------------------------------------------------------------------------
 
     @property
     def rejected_path(self) -> Path:
         return self.spool_path.with_name(self.spool_path.name + ".rejected")
 
-    def _append(self, path: Path, rows: list[dict[str, Any]]) -> None:
-        data = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
-        with self._spool_lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as spool:
-                spool.write(data)
-                spool.flush()
-                os.fsync(spool.fileno())
+    def _replay(self, below: int) -> None:
+        """Store every row of the journal's closed segments (those below
+        ``below``), then delete them. Rows queued in memory from those segments
+        are stored twice at most, once: inserts skip ids already stored."""
+        for segment in self.journal.segments():
+            if segment >= below:
+                continue
+            rows = list(self.journal.read(segment))
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start : start + self.batch_size]
+                while True:
+                    try:
+                        written = self.repository.save_decisions(chunk)
+                        break
+                    except StoreUnavailable:
+                        # Away again: what is left stays in the journal for later.
+                        self._went_down()
+                        self._overflow = True
+                        return
+                    except Exception as exc:
+                        written = self._isolate(chunk, exc)
+                        break
+                with self._stats_lock:
+                    self.stats.written += written
+                    self.stats.spooled += len(chunk)
+        self.journal.forget_before(below)
 
-    def _spool(self, rows: list[dict[str, Any]]) -> None:
-        self._append(self.spool_path, rows)
-        with self._stats_lock:
-            self.stats.spooled += len(rows)
-
-    def _drain_spool(self) -> None:
-        """Write the spool to the database, then empty it. A row written twice
-        (a crash between the insert and the truncate) is stored once."""
-        with self._spool_lock:
-            if not self.spool_path.exists():
-                self._database_down_since = None
-                return
-            rows = []
-            for line in self.spool_path.read_text(encoding="utf-8").splitlines():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    # Only a write cut short by a crash, before its submit returned, is torn.
-                    continue
+    def _replay_legacy_spool(self) -> None:
+        if not self.spool_path.exists():
+            return
+        rows = []
+        for line in self.spool_path.read_text(encoding="utf-8").splitlines():
             try:
-                for start in range(0, len(rows), self.batch_size):
-                    written = self.repository.save_decisions(rows[start : start + self.batch_size])
-                    with self._stats_lock:
-                        self.stats.written += written
-            except StoreUnavailable:
-                if self._database_down_since is None:
-                    self._went_down()
-                else:
-                    self._database_down_since = time.monotonic()
-                return
-            self.spool_path.unlink()
-            self._database_down_since = None
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        for start in range(0, len(rows), self.batch_size):
+            self.repository.save_decisions(rows[start : start + self.batch_size])
+        self.spool_path.unlink()

@@ -19,9 +19,11 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready: the reason is named"}})
+@router.get("/readyz")
 def readyz(http: Request) -> JSONResponse:
-    """Ready when the database answers and a catalog is loaded."""
+    """Ready when the database answers and a catalog is loaded; ``degraded``
+    (still 200: routing goes on under the policies last read, decisions go to
+    the spool) while the database is unreachable."""
     state = state_of(http)
     checks: dict[str, Any] = {"catalog": state.catalog.version}
     try:
@@ -30,10 +32,13 @@ def readyz(http: Request) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:  # a probe reports, it does not raise
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    ready = checks["database"] == "ok"
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503
-    )
+    stale = state.policy_cache.stale_since
+    if stale is not None:
+        checks["policies"] = (
+            f"as last read; the store has been unreachable since {stale.isoformat()}"
+        )
+    ready = checks["database"] == "ok" and stale is None
+    return JSONResponse({"status": "ready" if ready else "degraded", **checks})
 
 
 @router.get("/metrics", response_class=Response)

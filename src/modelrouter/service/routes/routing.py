@@ -10,12 +10,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from modelrouter.errors import InvalidInputError, ModelRouterError, NoRouteError, RequestIdReused
+from modelrouter.errors import (
+    InvalidInputError,
+    ModelRouterError,
+    NoRouteError,
+    RequestIdReused,
+    StoreUnavailable,
+)
 from modelrouter.observability.events import decision_event
 from modelrouter.observability.metrics import failure_result
 from modelrouter.observability.tracing import record_plan, span
+from modelrouter.policy.document import PolicyDocument
 from modelrouter.request.model import RouteRequest
 from modelrouter.router import new_request_id
 from modelrouter.routing.planner import decision_id_for
@@ -38,13 +46,38 @@ def _scoped(principal: Principal, request: RouteRequest) -> RouteRequest:
     return request.model_copy(update={"tenant_id": principal.tenant_id})
 
 
+def _admits_on_outage(platform: PolicyDocument, tenant: PolicyDocument | None) -> bool:
+    return platform.budget_outage == "admit" and (
+        tenant is None or tenant.budget_outage != "refuse"
+    )
+
+
 def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
     state = state_of(http)
     tenant_policy, _ = state.tenant_policy(request.tenant_id)
+    router_ = state.router()
+    stale = state.policy_cache.stale_since
     started = time.perf_counter()
     try:
         with span("route", model=request.model, tenant=request.tenant_id) as current:
-            plan = state.router().route(request, tenant_policy=tenant_policy, reserve=reserve)
+            try:
+                plan = router_.route(
+                    request, tenant_policy=tenant_policy, reserve=reserve, policy_stale_since=stale
+                )
+            except SQLAlchemyError:
+                # Only the budget ledger is read while routing.
+                if not _admits_on_outage(router_.platform_policy, tenant_policy):
+                    raise StoreUnavailable(
+                        "the budget ledger is unreachable, and budgeted requests are refused "
+                        "while it is (platform policy budget_outage: refuse)"
+                    ) from None
+                state.metrics.count_unchecked_budget()
+                plan = router_.route(
+                    request,
+                    tenant_policy=tenant_policy,
+                    skip_budgets=True,
+                    policy_stale_since=stale,
+                )
             record_plan(current, plan)
     except ModelRouterError as exc:
         result = failure_result(exc)
@@ -56,6 +89,8 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
             )
         raise
     state.metrics.observe_decision(plan, time.perf_counter() - started)
+    if stale is not None:
+        state.metrics.count_stale_policy()
     return plan
 
 
@@ -114,6 +149,9 @@ async def route(
     request = _identified(principal, _scoped(principal, body))
     assert request.request_id is not None
     state = state_of(http)
+    if state.policy_cache.tenant(request.tenant_id) is None:
+        # A tenant seen for the first time: its policy is read off the event loop.
+        await run_in_threadpool(state.policy_cache.load_tenant, request.tenant_id or "")
     decision_id = decision_id_for(request.tenant_id, request.request_id)
     mark = fingerprint(request)
     while True:
@@ -138,7 +176,8 @@ async def route(
             plan = await run_in_threadpool(_plan, http, request, True)
         else:
             plan = _plan(http, request, reserve=True)
-        state.writer.submit(plan)
+        # Answered only once durable: fsynced in the journal (a group commit).
+        await state.writer.acknowledge(plan)
         state.recent.put(plan, mark)
     finally:
         del state.routing[decision_id]
