@@ -22,7 +22,7 @@ from modelrouter.observability.sinks.jsonl import JsonLinesSink
 from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.service.errors import error_body, install_error_handlers
-from modelrouter.service.routes import catalog, decisions, health, policies, routing
+from modelrouter.service.routes import catalog, decisions, health, keys, policies, routing
 from modelrouter.service.state import ServiceState
 from modelrouter.store.database import create_engine_for, data_dir, upgrade
 from modelrouter.store.keys import KeyStore
@@ -156,7 +156,7 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     )
     app.state.service = state
     install_error_handlers(app)
-    for module in (routing, decisions, policies, catalog, health):
+    for module in (routing, decisions, policies, keys, catalog, health):
         app.include_router(module.router)
     limit = (
         state.max_body_bytes
