@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from modelrouter.cli.common import err
+from modelrouter.service.protocol import GuardedHttpToolsProtocol
 from modelrouter.store.database import create_engine_for, data_dir, database_url, redact, upgrade
 from modelrouter.store.keys import KeyStore
 
@@ -64,6 +65,7 @@ def serve_command(
     uvicorn.run(
         "modelrouter.service.app:create_app",
         factory=True,
+        http=GuardedHttpToolsProtocol,  # a deadline for slow request heads
         host=host,
         port=port,
         workers=workers,

@@ -3,6 +3,7 @@ defaults or on whatever the environment names (see README, Configuration)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -32,14 +33,21 @@ from modelrouter.store.writer import DecisionWriter
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyLimit", "create_app"]
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+# A body must arrive within this long of its headers.
+BODY_TIMEOUT_SECONDS = 10.0
 
 
 class BodyLimit:
-    """413 for a body over the limit, whether it declares its length or streams."""
+    """413 for a body over the limit, whether it declares its length or is
+    sent in chunks, and 408 for one that is not complete within the body
+    deadline. The body (at most ``limit`` bytes) is read here, before the app
+    sees the request, so an oversized stream is refused as such rather than as
+    a parse error."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,45 +55,61 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(
+                send, 413, "body_too_large", f"the body is larger than {self.limit} bytes"
+            )
             return
+        chunks: list[bytes] = []
         seen = 0
-        refused = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                await self._refuse(
+                    send, 408, "body_timeout", f"the body was not sent within {self.timeout:g} s"
+                )
+                return
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._refuse(
+                    send, 413, "body_too_large", f"the body is larger than {self.limit} bytes"
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        async def limited() -> Message:
-            nonlocal seen, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    refused = True
-                    raise _TooLarge
-            return message
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # the disconnect, when the client leaves
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
+        await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            error_body("body_too_large", f"the body is larger than {self.limit} bytes")
-        ).encode()
+    @staticmethod
+    async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+        body = json.dumps(error_body(code, message)).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def build_state(
@@ -163,5 +187,6 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
         if state
         else int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
     )
-    app.add_middleware(BodyLimit, limit=limit)
+    timeout = float(os.environ.get("MODELROUTER_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS))
+    app.add_middleware(BodyLimit, limit=limit, timeout=timeout)
     return app
