@@ -151,7 +151,13 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
 
 
-def run_backend(label: str, env: dict[str, str], seconds: float) -> None:
+def run_backend(
+    label: str,
+    env: dict[str, str],
+    seconds: float,
+    workers_list: tuple[int, ...] = (1, 2),
+    concurrencies: tuple[int, ...] = (1, 16, 64),
+) -> None:
     key = subprocess.run(
         [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
         env=env,
@@ -159,13 +165,13 @@ def run_backend(label: str, env: dict[str, str], seconds: float) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    for workers in (1, 2):
+    for workers in workers_list:
         port = free_port()
         server = start(env, workers, port)
         try:
             url = f"http://127.0.0.1:{port}"
             asyncio.run(drive(url, key, 4, 1.0))  # warm up every worker
-            for concurrency in (1, 16, 64):
+            for concurrency in concurrencies:
                 if shutil.which("wrk"):
                     rate, lat = drive_wrk(url, key, concurrency, seconds)
                     p50, p90, p99 = lat["50%"], lat["90%"], lat["99%"]
@@ -188,6 +194,8 @@ def run_backend(label: str, env: dict[str, str], seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -198,6 +206,8 @@ def main() -> None:
             "sqlite",
             {**base, "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"},
             args.seconds,
+            tuple(args.workers),
+            tuple(args.concurrency),
         )
         admin = create_engine(
             "postgresql+psycopg://" + args.postgres.split("://", 1)[1], isolation_level="AUTOCOMMIT"
@@ -207,7 +217,10 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
-            run_backend("postgresql", {**base, "MODELROUTER_DATABASE_URL": url}, args.seconds)
+            env = {**base, "MODELROUTER_DATABASE_URL": url}
+            run_backend(
+                "postgresql", env, args.seconds, tuple(args.workers), tuple(args.concurrency)
+            )
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

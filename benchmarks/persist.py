@@ -2,10 +2,13 @@
 
     .venv/bin/python -m benchmarks.persist [--decisions N] [--postgres URL]
 
-For each backend: route N decisions with persistence off (the baseline, in the
-same process), then route them again submitting each to the ``DecisionWriter``
-and waiting at the end until every decision is committed. Prints decisions per
-second for both and the cost of persistence as a share of routing throughput.
+For each backend: route N decisions from ``--threads`` threads (16, as a
+service at concurrency 16) with persistence off (the baseline, in the same
+process), then route them again submitting each to the ``DecisionWriter``
+(which returns once the decision is durable in the journal: concurrent
+submits share a group commit) and waiting at the end until every decision is
+committed. Prints decisions per second for both and the cost of persistence
+as a share of routing throughput.
 PostgreSQL defaults to a fresh database on 127.0.0.1:5432 (dropped afterwards).
 """
 
@@ -23,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +62,7 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds
 
 
-def run(label: str, url: str, catalog: Catalog, count: int, spool: Path) -> None:
+def run(label: str, url: str, catalog: Catalog, count: int, spool: Path, threads: int) -> None:
     engine = create_engine_for(url)
     upgrade(engine)
     repository = Repository(engine)
@@ -68,15 +72,19 @@ def run(label: str, url: str, catalog: Catalog, count: int, spool: Path) -> None
 
     batch = requests(count, "off")
     start = time.perf_counter()
-    for request in batch:
-        router.route(request)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(router.route, batch))
     off = time.perf_counter() - start
 
     batch = requests(count, "on")
     writer = DecisionWriter(repository, spool).start()
-    start = time.perf_counter()
-    for request in batch:
+
+    def persisted(request: dict[str, object]) -> None:
         writer.submit(router.route(request))
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(persisted, batch))
     routed = time.perf_counter() - start
     writer.flush()
     committed = time.perf_counter() - start
@@ -95,10 +103,14 @@ def run(label: str, url: str, catalog: Catalog, count: int, spool: Path) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--decisions", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     catalog = Catalog.bundled()
-    print(f"{args.decisions} decisions per run, bundled catalog, alias gpt-4o (3 deployments)")
+    print(
+        f"{args.decisions} decisions per run from {args.threads} threads, bundled catalog, "
+        "alias gpt-4o (3 deployments)"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         run(
@@ -107,6 +119,7 @@ def main() -> None:
             catalog,
             args.decisions,
             folder / "spool-sqlite.jsonl",
+            args.threads,
         )
         admin_url = "postgresql+psycopg://" + args.postgres.split("://", 1)[1]
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -115,7 +128,8 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             base = args.postgres.rsplit("/", 1)[0]
-            run("postgresql", f"{base}/{name}", catalog, args.decisions, folder / "spool-pg.jsonl")
+            spool = folder / "spool-pg.jsonl"
+            run("postgresql", f"{base}/{name}", catalog, args.decisions, spool, args.threads)
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
