@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.store.repository import decision_row
+from modelrouter.store.tables import EncodedJson
 from modelrouter.types import RoutingPlan
 
 __all__ = ["Journal", "JournalError"]
@@ -37,6 +38,8 @@ _log = logging.getLogger(__name__)
 SEGMENT_BYTES = 16 << 20
 # How many plans one group commit takes at most.
 GROUP = 2_000
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 # Called once the row is durable: (the row, its segment), or (None, error).
 Durable = Callable[[dict[str, Any] | None, int, BaseException | None], None]
@@ -185,8 +188,13 @@ class Journal:
             lines: list[bytes] = []
             for entry in group:
                 row = decision_row(entry.plan)
+                # The snapshot is most of the row: encoded once, for the line
+                # and for the database (``EncodedJson``).
+                snapshot = EncodedJson(_ENCODE(row.pop("routing_snapshot")))
+                head = _ENCODE(row)
+                lines.append(f'{head[:-1]},"routing_snapshot":{snapshot}}}\n'.encode())
+                row["routing_snapshot"] = snapshot
                 rows.append(row)
-                lines.append(json.dumps(row, separators=(",", ":")).encode("utf-8") + b"\n")
             data = b"".join(lines)
             try:
                 with self._lock:

@@ -23,12 +23,42 @@ __all__ = [
     "BudgetReservation",
     "BudgetSpend",
     "CatalogVersion",
+    "EncodedJson",
     "InferenceRequest",
     "PlatformPolicy",
     "Tenant",
 ]
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class EncodedJson(str):
+    """JSON text already encoded (the journal encodes each snapshot once):
+    stored as it is, not encoded a second time."""
+
+    __slots__ = ()
+
+
+class SnapshotJson(TypeDecorator[Any]):
+    """A JSON column (JSONB on PostgreSQL) that also takes ``EncodedJson``."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        encode = self.load_dialect_impl(dialect).bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, EncodedJson):
+                return str(value)  # PostgreSQL casts the parameter to JSONB in the SQL
+            return encode(value) if encode is not None else value
+
+        return process
 
 
 class ExactMoney(TypeDecorator[Decimal]):
@@ -83,7 +113,7 @@ class InferenceRequest(Base):
     policy_versions: Mapped[dict[str, Any]] = mapped_column(Json)
     plan_hash: Mapped[str] = mapped_column(String(80))
     primary_deployment: Mapped[str] = mapped_column(String(400))
-    routing_snapshot: Mapped[dict[str, Any]] = mapped_column(Json)
+    routing_snapshot: Mapped[dict[str, Any]] = mapped_column(SnapshotJson())
     actual_cost: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
     status: Mapped[str] = mapped_column(String(20), default="routed")
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
