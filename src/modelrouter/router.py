@@ -17,7 +17,7 @@ from modelrouter.errors import (
     ModelRouterError,
     NoRouteError,
 )
-from modelrouter.money import ZERO
+from modelrouter.money import ZERO, exact_str
 from modelrouter.policy.budgets import (
     DEFAULT_RESERVATION_TTL,
     BudgetStore,
@@ -211,7 +211,12 @@ class Router:
         return plan(inputs).recorded(inputs)
 
     def record_outcome(
-        self, plan: RoutingPlan, usage: Usage, *, deployment: str | None = None
+        self,
+        plan: RoutingPlan,
+        usage: Usage,
+        *,
+        deployment: str | None = None,
+        learn: bool = True,
     ) -> ActualCost:
         """Settle a served request: its exact cost at the prices in force when it
         was routed, and what it teaches (reply length, estimate accuracy).
@@ -239,13 +244,43 @@ class Router:
             self.budgets.settle(
                 plan.tenant_id or DEFAULT_TENANT, plan.budget_keys, plan.decision_id, cost.total_usd
             )
-        self.learner.observe(plan.model, usage.output_tokens)
-        self.calibration.add(
-            CalibrationRecord(
-                plan.model, hop.estimate.expected_usd, hop.estimate.worst_case_usd, cost.total_usd
+        if learn:  # a cut-off stream or an estimate says nothing of reply lengths
+            self.learner.observe(plan.model, usage.output_tokens)
+            self.calibration.add(
+                CalibrationRecord(
+                    plan.model,
+                    hop.estimate.expected_usd,
+                    hop.estimate.worst_case_usd,
+                    cost.total_usd,
+                )
             )
-        )
         return cost
+
+    def over_budget(
+        self, plan: RoutingPlan, tenant_policy: PolicyDocument | None = None
+    ) -> list[dict[str, str]]:
+        """The budget windows of a settled decision whose spend now passes the
+        limit (late or over-reported usage: the money was spent, so it is
+        counted and shown, not refused)."""
+        if plan.reserved_usd is None:
+            return []
+        tenant = plan.tenant_id or DEFAULT_TENANT
+        windows = [
+            window_for(budget, plan.timestamp)
+            for budget in self._stack(tenant_policy).effective.budgets
+        ]
+        windows = [w for w in windows if w.key in plan.budget_keys]
+        states = self.budgets.state(tenant, [w.key for w in windows], self._clock())
+        return [
+            {
+                "period": window.period,
+                "limit_usd": exact_str(window.limit_usd),
+                "spent_usd": exact_str(state.spent),
+                "over_usd": exact_str(state.spent - window.limit_usd),
+            }
+            for window, state in zip(windows, states, strict=True)
+            if state.spent > window.limit_usd
+        ]
 
     def replay(self, snapshot: Mapping[str, Any]) -> ReplayResult:
         return replay(snapshot, self.catalog)

@@ -152,3 +152,29 @@ def test_a_client_timestamp_is_refused_on_route(
     assert refused.json()["error"]["field"] == "timestamp"
     assert client.post("/v1/estimate", json=body, headers=keys[role]).status_code == 200
     assert client.post("/v1/route", json=body, headers=keys["admin"]).status_code == 200
+
+
+def test_late_and_over_reported_usage_settles_and_is_shown(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """Usage far above the worst case held still settles (the money was
+    spent), and the answer says the budget is now exceeded."""
+    worst = _worst_case(client, keys)
+    _budget(client, keys, worst * 2)
+    plan = client.post("/v1/route", json={**ROUTE, "tenant_id": "acme"}, headers=keys["gateway"])
+    assert plan.status_code == 200, plan.text
+    decision = plan.json()["decision_id"]
+    usage = {"input_tokens": 1_000_000, "output_tokens": 100_000}
+    answer = client.post(
+        f"/v1/decisions/{decision}/outcome", json={"usage": usage}, headers=keys["gateway"]
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    [over] = body["over_budget"]
+    spent = Decimal(body["actual_cost"]["total_usd"])
+    assert Decimal(over["spent_usd"]) == spent and Decimal(over["limit_usd"]) == worst * 2
+    assert Decimal(over["over_usd"]) == spent - worst * 2
+    metrics = client.get("/metrics").text
+    assert 'modelrouter_over_budget_outcomes_total{tenant="acme"} 1.0' in metrics
+    refused = client.post("/v1/route", json={**ROUTE, "tenant_id": "acme"}, headers=keys["gateway"])
+    assert refused.status_code == 402

@@ -195,5 +195,10 @@ def test_hostile_bodies(state: ServiceState) -> None:
         # Whatever was accepted was stored: nothing left for the store to refuse.
         assert state.writer.flush(timeout=30)
         assert state.writer.stats.rejected == 0
-        follow_up = client.post(f"/v1/decisions/{decision}/outcome", json=OUTCOME, headers=gateway)
-        assert follow_up.status_code == 200, follow_up.text
+        # A hostile import may have changed the catalog: route afresh, then settle.
+        fresh = client.post("/v1/route", json={**ROUTE, "request_id": "after"}, headers=gateway)
+        assert fresh.status_code == 200, fresh.text
+        settled = client.post(
+            f"/v1/decisions/{fresh.json()['decision_id']}/outcome", json=OUTCOME, headers=gateway
+        )
+        assert settled.status_code == 200, settled.text

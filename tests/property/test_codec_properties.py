@@ -515,7 +515,7 @@ REJECTIONS = st.builds(
 ANY_SIGNALS = st.builds(
     DeploymentSignals,
     ttft_ms=st.none() | SMALL_DECIMALS,
-    output_tokens_per_s=st.none() | SMALL_DECIMALS,
+    output_tokens_per_s=st.none() | SMALL_DECIMALS.filter(lambda d: d > 0),
     error_rate=st.none() | st.decimals(min_value=0, max_value=1, places=4),
     circuit=st.sampled_from(["closed", "open", "half_open"]),
 )

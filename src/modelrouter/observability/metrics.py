@@ -189,10 +189,21 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.over_budget = Counter(
+            "modelrouter_over_budget_outcomes",
+            "Settled outcomes that took a tenant's spend past a budget limit (late or "
+            "over-reported usage), by tenant.",
+            ["tenant"],
+            registry=r,
+        )
         self._sinks = _SinkCollector()
         r.register(self._sinks)
 
     # -- routing ---------------------------------------------------------------------
+
+    def count_over_budget(self, plan: RoutingPlan) -> None:
+        """A settled outcome that took its tenant's spend past a budget limit."""
+        self.over_budget.labels(tenant=plan.tenant_id or DEFAULT_TENANT).inc()
 
     def count_stale_policy(self) -> None:
         """A decision routed under policies read before the store stopped answering."""

@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
@@ -140,18 +141,37 @@ class Repository:
             raise self._guard(exc) from exc
         return inserted
 
-    def load_decision(self, decision_id: str) -> StoredDecision | None:
+    def load_decision(
+        self, decision_id: str, *, tenant: str | None = None
+    ) -> StoredDecision | None:
+        """The stored decision; with ``tenant``, only if it is that tenant's.
+
+        The tenant is a condition of the query: another tenant's decision is not
+        read at all, so it costs what a missing one costs (one query, no row)
+        and nothing about it can be told by how long the answer took."""
+        query = select(InferenceRequest).where(InferenceRequest.id == decision_id)
+        if tenant is not None:
+            query = query.where(InferenceRequest.tenant_id == tenant)
         with Session(self.engine) as session:
-            row = session.get(InferenceRequest, decision_id)
+            row = session.scalars(query).first()
             return None if row is None else _stored(row)
 
     def record_outcome(
-        self, decision_id: str, cost: ActualCost, report: dict[str, Any] | None = None
+        self,
+        decision_id: str,
+        cost: ActualCost,
+        report: dict[str, Any] | None = None,
+        *,
+        usage_source: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Store the actual cost once, with what the gateway reported beside it
-        (latency, status). Returns (the stored cost, whether this call stored
-        it): a repeated report leaves the first one in place."""
+        """Store the actual cost once, with where its usage came from
+        (``usage_source``: measured, partial, estimated, reported) and what the
+        gateway reported beside it (latency, status). Returns (the stored cost,
+        whether this call stored it): a repeated report leaves the first one in
+        place."""
         payload = cost.to_dict()
+        if usage_source is not None:
+            payload["usage_source"] = usage_source
         if report:
             payload["report"] = report
         with self.engine.begin() as connection:
@@ -212,6 +232,34 @@ class Repository:
             if result.next_cursor is None:
                 return
             cursor = result.next_cursor
+
+    def spend_by_usage_source(
+        self, tenant: str, *, since: datetime, until: datetime | None = None
+    ) -> dict[str, tuple[int, Decimal]]:
+        """The tenant's settled decisions routed in [since, until), by where the
+        usage of each outcome came from: {source: (outcomes, spent USD)}.
+
+        Outcomes stored before the source was recorded had a usage body (it was
+        required then): they count as ``measured``. The amounts are added in
+        Python, exactly, on both backends (see ``tables.ExactMoney``); only the
+        two fields are read, one row at a time."""
+        source = InferenceRequest.actual_cost["usage_source"].as_string()
+        total = InferenceRequest.actual_cost["total_usd"].as_string()
+        query = select(source, total).where(
+            InferenceRequest.tenant_id == tenant,
+            InferenceRequest.created_at >= _utc(since),
+            InferenceRequest.actual_cost.is_not(None),
+        )
+        if until is not None:
+            query = query.where(InferenceRequest.created_at < _utc(until))
+        found: dict[str, tuple[int, Decimal]] = {}
+        with self.engine.connect() as connection:
+            rows = connection.execution_options(yield_per=1000).execute(query)
+            for kind, amount in rows:
+                name = kind or "measured"
+                count, spent = found.get(name, (0, Decimal(0)))
+                found[name] = (count + 1, spent + Decimal(amount or 0))
+        return found
 
     def count_decisions(self) -> int:
         with self.engine.connect() as connection:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from modelrouter.bounds import Name, Timestamp
@@ -13,27 +15,91 @@ from modelrouter.money import parse_decimal
 from modelrouter.observability.events import outcome_event
 from modelrouter.observability.tracing import record_cost, span
 from modelrouter.pricing.extract import extract_usage
+from modelrouter.pricing.usage import Usage
 from modelrouter.routing.replay import replay
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
-from modelrouter.service.errors import ERROR_RESPONSES
+from modelrouter.service.catalogs import REPLAY_RETRY_AFTER_SECONDS, replays_of
+from modelrouter.service.errors import ERROR_RESPONSES, error_body, error_response, json_response
 from modelrouter.store.keys import Principal
+from modelrouter.store.repository import decision_row
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["decisions"])
 
 DecisionId = Annotated[Name, Field(max_length=64)]
 
+# The only ids the router makes (``routing.planner.decision_id_for``): ``dec_``
+# and 24 hex digits of sha256(tenant NUL request id). Any other cannot exist.
+DECISION_ID = re.compile(r"dec_[0-9a-f]{24}")
+# An outcome for a decision not stored yet: ask again after this long (the
+# routing instance's writer commits within a fraction of a second).
+NOT_STORED_RETRY_AFTER_SECONDS = 1
+
+UsageSource = Literal["measured", "partial", "estimated", "reported"]
+# Usage that tells how long a whole reply is: what the learner and the
+# estimate calibration are taught from. A stream cut short, or the plan's own
+# estimate, would teach them their own guesses or truncated replies.
+TEACHING_SOURCES: frozenset[str] = frozenset({"measured", "reported"})
+
+_RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before asking again",
+        "schema": {"type": "integer"},
+    }
+}
+_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The stored cost, and whether this report stored it", **_OBJECT},
+    **ERROR_RESPONSES,
+    503: {
+        **error_response(
+            "The decision is not stored yet (decision_not_stored_yet: it may be in flight "
+            "from another instance), or the store is unavailable: retry after Retry-After"
+        ),
+        "headers": _RETRY_AFTER_HEADER,
+    },
+}
+
+REPLAY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The replayed plan compared with the stored one", **_OBJECT},
+    **ERROR_RESPONSES,
+    429: {
+        **error_response("Too many replays at once (replay_busy): retry after Retry-After"),
+        "headers": _RETRY_AFTER_HEADER,
+    },
+}
+
+
+def _retry_later(status: int, code: str, message: str, seconds: int) -> Response:
+    return JSONResponse(
+        error_body(code, message), status_code=status, headers={"Retry-After": str(seconds)}
+    )
+
+
+def _tenant_scope(principal: Principal) -> str | None:
+    """The tenant a key's reads are filtered by, in the query itself (None: all)."""
+    return principal.tenant_id if principal.role == "tenant" else None
+
 
 class Outcome(BaseModel):
     """What happened: the usage the provider reported (our normalised shape, or
-    a raw body with its ``api``), which hop served, and how it went."""
+    a raw body with its ``api``), which hop served, and how it went.
+
+    ``usage_source`` says where the usage came from, and is stored with the
+    cost: ``measured`` (the provider's usage block; the default when ``usage``
+    is sent), ``partial`` (a stream cut before its final usage event: what was
+    counted so far), ``reported`` (typed by hand), ``estimated`` (no usage at
+    all; the default when ``usage`` is left out: settled at the served hop's
+    estimate, its input tokens and expected reply)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    usage: dict[str, Any]
+    usage: dict[str, Any] | None = None
     api: Literal[
         "normalized", "openai-chat", "openai-responses", "anthropic", "gemini", "bedrock"
     ] = "normalized"
+    usage_source: UsageSource | None = None
     deployment: Annotated[Name, Field(max_length=400)] | None = None
     latency_ms: Decimal | None = None
     ttft_ms: Decimal | None = None
@@ -45,58 +111,140 @@ class Outcome(BaseModel):
     def _milliseconds(cls, value: Any, info: ValidationInfo) -> Decimal | None:
         return None if value is None else parse_decimal(value, what=str(info.field_name))
 
+    @field_validator("usage_source")
+    @classmethod
+    def _fits_the_usage(cls, value: str | None, info: ValidationInfo) -> str | None:
+        sent = info.data.get("usage") is not None
+        if value == "estimated" and sent:
+            raise ValueError("estimated usage is the plan's estimate: send it without usage")
+        if value not in (None, "estimated") and not sent:
+            raise ValueError(f"{value} usage needs the usage body")
+        return value
 
-def _plan_for(http: Request, principal: Principal, decision_id: str) -> RoutingPlan:
-    state = state_of(http)
-    plan = state.recent.get(decision_id)
-    if plan is None:
-        stored = state.repository.load_decision(decision_id)
-        if stored is None:
-            raise not_found(f"decision {decision_id}")
-        plan = RoutingPlan.from_dict(stored.plan)
-    if not can_see_tenant(principal, plan.tenant_id):
-        raise not_found(f"decision {decision_id}")
-    return plan
+    @property
+    def source(self) -> UsageSource:
+        if self.usage_source is not None:
+            return self.usage_source
+        return "estimated" if self.usage is None else "measured"
 
 
-@router.post("/v1/decisions/{decision_id}/outcome", responses=ERROR_RESPONSES)
+def _estimated_usage(plan: RoutingPlan, deployment: str | None) -> Usage:
+    """The usage the plan expected of the hop that served."""
+    served = deployment or plan.primary.deployment
+    hop = next((c for c in plan.chain if c.deployment == served), None)
+    if hop is None:
+        return Usage()  # not a hop of the plan: ``Router.record_outcome`` says which are
+    return Usage(
+        input_tokens=hop.estimate.input_tokens,
+        output_tokens=hop.estimate.expected_output_tokens,
+    )
+
+
+def _not_stored_yet(decision_id: str) -> Response:
+    return _retry_later(
+        503,
+        "decision_not_stored_yet",
+        f"decision {decision_id} is not stored yet (it may still be on its way from the "
+        "instance that routed it); report it again",
+        NOT_STORED_RETRY_AFTER_SECONDS,
+    )
+
+
+@router.post(
+    "/v1/decisions/{decision_id}/outcome",
+    responses=OUTCOME_RESPONSES,
+    response_class=JSONResponse,
+)
 def record_outcome(
     decision_id: DecisionId,
     body: Outcome,
     http: Request,
     principal: Annotated[Principal, Depends(authenticate)],
-) -> dict[str, Any]:
+) -> Response:
     """Settle a decision: its exact cost (idempotent: a repeated report
-    answers the first cost and changes nothing)."""
+    answers the first cost and changes nothing).
+
+    A decision is routed by one instance and stored by its writer a moment
+    later, so an outcome sent to another instance may arrive first. An unknown
+    id is answered by what it could be:
+
+    - not ``dec_`` and 24 lowercase hex digits: no decision can have it; 404 at
+      once, without reading the store;
+    - routed by this instance and not stored yet: its row is written now (the
+      insert skips it if the writer got there first) and the outcome settled;
+    - well formed, and known to neither the store nor this instance: it may be
+      in flight from another instance; 503 ``decision_not_stored_yet`` with
+      Retry-After, and nothing is settled. An id is a hash, so one that was
+      never routed cannot be told from one in flight: it answers 503 each time,
+      and the gateway's bounded retries end it. Retry on 503, never on 404.
+    """
     require(principal, "admin", "gateway")
+    if DECISION_ID.fullmatch(decision_id) is None:
+        raise not_found(f"decision {decision_id}")
     state = state_of(http)
-    plan = _plan_for(http, principal, decision_id)
-    stored = state.repository.load_decision(decision_id)
+    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
     if stored is not None and stored.actual_cost is not None:
-        return {"decision_id": decision_id, "actual_cost": stored.actual_cost, "duplicate": True}
-    usage = extract_usage(body.usage, body.api).usage
-    with span("outcome", decision=decision_id, deployment=body.deployment) as current:
-        cost = state.router().record_outcome(plan, usage, deployment=body.deployment)
-        record_cost(current, cost)
+        return json_response(
+            {"decision_id": decision_id, "actual_cost": stored.actual_cost, "duplicate": True}
+        )
+    plan = state.recent.get(decision_id)
     if stored is None:
-        state.writer.flush(timeout=5)  # the decision may still be on its way to the database
-    report = body.model_dump(mode="json", exclude={"usage", "api"}, exclude_none=True)
+        if plan is None or not can_see_tenant(principal, plan.tenant_id):
+            return _not_stored_yet(decision_id)
+        # Routed here, still on its way to the database: store it now rather
+        # than wait on the writer with a worker held.
+        state.repository.save_decisions([decision_row(plan)])
+    elif plan is None:
+        plan = RoutingPlan.from_dict(stored.plan)
+    if not can_see_tenant(principal, plan.tenant_id):
+        raise not_found(f"decision {decision_id}")
+    source = body.source
+    usage = (
+        _estimated_usage(plan, body.deployment)
+        if body.usage is None
+        else extract_usage(body.usage, body.api).usage
+    )
+    with span("outcome", decision=decision_id, deployment=body.deployment) as current:
+        cost = state.router().record_outcome(
+            plan, usage, deployment=body.deployment, learn=source in TEACHING_SOURCES
+        )
+        record_cost(current, cost)
+    report = body.model_dump(
+        mode="json", exclude={"usage", "api", "usage_source"}, exclude_none=True
+    )
     try:
-        payload, new = state.repository.record_outcome(decision_id, cost, report)
+        payload, new = state.repository.record_outcome(
+            decision_id, cost, report, usage_source=source
+        )
     except LookupError:
-        raise HTTPException(503, "the decision is not stored yet; report again") from None
+        return _not_stored_yet(decision_id)
+    answer: dict[str, Any] = {
+        "decision_id": decision_id,
+        "actual_cost": payload,
+        "duplicate": not new,
+    }
     if new:
+        tenant_policy, _ = state.tenant_policy(plan.tenant_id)
+        over = state.router().over_budget(plan, tenant_policy)
         state.metrics.observe_outcome(plan, cost)
-        state.events.publish(outcome_event(plan, cost, body.deployment))
-    return {"decision_id": decision_id, "actual_cost": payload, "duplicate": not new}
+        event = outcome_event(plan, cost, body.deployment)
+        if over:
+            # Spent is spent: shown on the answer, counted, and carried by the event.
+            answer["over_budget"] = over
+            event["over_budget"] = over
+            state.metrics.count_over_budget(plan)
+        state.events.publish(event)
+    return json_response(answer)
 
 
 @router.get("/v1/decisions/{decision_id}", responses=ERROR_RESPONSES)
 def get_decision(
     decision_id: DecisionId, http: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
+    """A decision and its cost. For a tenant key another tenant's decision is
+    not read at all: it answers exactly what a missing one answers."""
     state = state_of(http)
-    stored = state.repository.load_decision(decision_id)
+    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
     if stored is None:
         plan = state.recent.get(decision_id)
         if plan is None or not can_see_tenant(principal, plan.tenant_id):
@@ -134,21 +282,41 @@ def list_decisions(
     }
 
 
-@router.post("/v1/decisions/{decision_id}/replay", responses=ERROR_RESPONSES)
+@router.post(
+    "/v1/decisions/{decision_id}/replay",
+    responses=REPLAY_RESPONSES,
+    response_class=JSONResponse,
+)
 def replay_decision(
     decision_id: DecisionId, http: Request, principal: Annotated[Principal, Depends(authenticate)]
-) -> dict[str, Any]:
-    """Recompute a stored decision from its snapshot and compare plan hashes."""
+) -> Response:
+    """Recompute a stored decision from its snapshot and compare plan hashes.
+
+    A sync endpoint: it runs in the thread pool, never on the event loop that
+    routes. The catalog versions replay loads are kept (the last few); a few
+    replays run at once, and one more answers 429 ``replay_busy`` with
+    Retry-After instead of waiting."""
     state = state_of(http)
-    stored = state.repository.load_decision(decision_id)
+    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
     if stored is None or not can_see_tenant(principal, stored.tenant_id):
         raise not_found(f"decision {decision_id}")
-    version = stored.snapshot["inputs"]["catalog_version"]
-    catalog = (
-        state.catalog
-        if version == state.catalog.version
-        else state.repository.load_catalog(version)
-    )
-    if catalog is None:
-        raise HTTPException(409, f"catalog {version} is not in the store")
-    return {"decision_id": decision_id, **replay(stored.snapshot, catalog).to_dict()}
+    replays = replays_of(http.app.state)
+    with replays.slots.slot() as admitted:
+        if not admitted:
+            return _retry_later(
+                429,
+                "replay_busy",
+                f"{replays.slots.limit} replays are running; replay again shortly",
+                REPLAY_RETRY_AFTER_SECONDS,
+            )
+        version = stored.snapshot["inputs"]["catalog_version"]
+        in_force = state.catalog
+        catalog = (
+            in_force
+            if version == in_force.version
+            else replays.catalogs.get(version, state.repository.load_catalog)
+        )
+        if catalog is None:
+            raise HTTPException(409, f"catalog {version} is not in the store")
+        result = replay(stored.snapshot, catalog)
+    return json_response({"decision_id": decision_id, **result.to_dict()})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 
-from modelrouter.bounds import Name
+from modelrouter.bounds import Name, Timestamp
 from modelrouter.money import exact_str
 from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import parse_policy
@@ -83,11 +85,52 @@ def put_tenant_policy(
     return {"tenant_id": tenant_id, "version": policy.version, "revision": revision}
 
 
+USAGE_SOURCES = ("measured", "partial", "estimated", "reported")
+_SHARE = Decimal("0.0001")
+
+
+def _share(part: Decimal, whole: Decimal) -> str:
+    """``part`` of ``whole`` to four places (half-even); 0 of nothing is 0."""
+    return "0" if whole == 0 else exact_str((part / whole).quantize(_SHARE, ROUND_HALF_EVEN))
+
+
+def _usage_sources(
+    counted: dict[str, tuple[int, Decimal]], since: datetime, until: datetime | None
+) -> dict[str, Any]:
+    outcomes = sum(count for count, _ in counted.values())
+    spent = sum((amount for _, amount in counted.values()), Decimal(0))
+    by_source = {}
+    for source in (*USAGE_SOURCES, *sorted(set(counted) - set(USAGE_SOURCES))):
+        count, amount = counted.get(source, (0, Decimal(0)))
+        by_source[source] = {
+            "outcomes": count,
+            "outcome_share": _share(Decimal(count), Decimal(outcomes)),
+            "spent_usd": exact_str(amount),
+            "spend_share": _share(amount, spent),
+        }
+    return {
+        "since": since.isoformat(),
+        "until": None if until is None else until.isoformat(),
+        "outcomes": outcomes,
+        "spent_usd": exact_str(spent),
+        "by_source": by_source,
+    }
+
+
 @router.get("/v1/tenants/{tenant_id}/spend", responses=ERROR_RESPONSES)
 def get_spend(
-    tenant_id: TenantId, http: Request, principal: Annotated[Principal, Depends(authenticate)]
+    tenant_id: TenantId,
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
 ) -> dict[str, Any]:
-    """Spent and reserved money in every budget window that applies to the tenant."""
+    """Spent and reserved money in every budget window that applies to the
+    tenant; and, in ``usage_sources``, the settled outcomes of decisions routed
+    in [since, until) (default: this calendar month, UTC) by where their usage
+    came from (measured, partial, estimated, reported), each source's share of
+    the outcomes and of the spend. A share of spend that is estimated or
+    partial is money known less exactly."""
     require(principal, "admin", "tenant")
     if not can_see_tenant(principal, tenant_id):
         raise not_found(f"tenant {tenant_id}")
@@ -96,6 +139,9 @@ def get_spend(
     tenant_policy, _ = state.tenant_policy(tenant_id)
     stack = PolicyStack(router_.platform_policy, tenant_policy)
     now = router_.now()
+    if since is None:
+        since = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    counted = state.repository.spend_by_usage_source(tenant_id, since=since, until=until)
     budgets = []
     for budget in stack.effective.budgets:
         window = window_for(budget, now)
@@ -109,7 +155,11 @@ def get_spend(
                 "resets_at": window.resets_at.isoformat(),
             }
         )
-    return {"tenant_id": tenant_id, "budgets": budgets}
+    return {
+        "tenant_id": tenant_id,
+        "budgets": budgets,
+        "usage_sources": _usage_sources(counted, since, until),
+    }
 
 
 @router.get("/v1/platform/policy", responses=ERROR_RESPONSES)
