@@ -218,8 +218,9 @@ def test_messages_are_estimated_and_images_need_vision(router: Router) -> None:
 
 def test_same_request_same_plan_hash_and_weights_spread_load(small_catalog: Catalog) -> None:
     router = Router(small_catalog, clock=lambda: FIXED_NOW)
-    first = route(router, model="chat-large", strategy="cheapest")
-    again = route(router, model="chat-large", strategy="cheapest")
+    # One request id is one draw: the same plan, whenever it is asked for.
+    first = route(router, model="chat-large", strategy="cheapest", request_id="same")
+    again = route(router, model="chat-large", strategy="cheapest", request_id="same")
     assert first.plan_hash == again.plan_hash
     primaries = {
         route(router, model="chat-large", strategy="cheapest", request_id=f"r{i}").primary.provider
