@@ -11,10 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
+from modelrouter.service.app import build_state, create_app
+from modelrouter.service.state import ServiceState
 from modelrouter.store.database import create_engine_for, redact, upgrade
 from modelrouter.store.repository import Repository
+from tests.integration.proxy import CuttableProxy
 
 POSTGRES_URL = os.environ.get(
     "MODELROUTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -73,3 +77,48 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def repository(engine: Engine) -> Repository:
     return Repository(engine)
+
+
+# -- PostgreSQL behind a link the test can cut -------------------------------------------
+
+
+@pytest.fixture
+def proxied_url(postgres_url: str) -> Iterator[tuple[str, CuttableProxy]]:
+    rest = postgres_url.split("://", 1)[1]
+    credentials, _, location = rest.rpartition("@")
+    hostport, _, database = location.partition("/")
+    host, _, port = hostport.partition(":")
+    proxy = CuttableProxy(host, int(port or 5432)).start()
+    user = f"{credentials}@" if credentials else ""
+    yield f"postgresql://{user}127.0.0.1:{proxy.port}/{database}", proxy
+    proxy.close()
+
+
+# -- a service on SQLite, for the HTTP tests -------------------------------------------
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceState]:
+    monkeypatch.delenv("MODELROUTER_NATS_URL", raising=False)
+    service = build_state(database_url=f"sqlite:///{tmp_path / 'svc.db'}", directory=tmp_path)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def client(state: ServiceState) -> Iterator[TestClient]:
+    with TestClient(create_app(state)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(state: ServiceState) -> dict[str, dict[str, str]]:
+    def header(role: str, tenant: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {state.keys.create(role, tenant)}"}
+
+    return {
+        "admin": header("admin"),
+        "gateway": header("gateway"),
+        "acme": header("tenant", "acme"),
+        "globex": header("tenant", "globex"),
+    }

@@ -6,44 +6,13 @@ decision, and every refusal a budget causes answers 402."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from modelrouter.service.app import build_state, create_app
-from modelrouter.service.state import ServiceState
-
 ROUTE = {"model": "gpt-4o", "input_tokens": 1200, "max_output_tokens": 300}
-
-
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceState]:
-    monkeypatch.delenv("MODELROUTER_NATS_URL", raising=False)
-    service = build_state(database_url=f"sqlite:///{tmp_path / 'svc.db'}", directory=tmp_path)
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def client(state: ServiceState) -> Iterator[TestClient]:
-    with TestClient(create_app(state)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def keys(state: ServiceState) -> dict[str, dict[str, str]]:
-    def header(role: str, tenant: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {state.keys.create(role, tenant)}"}
-
-    return {
-        "admin": header("admin"),
-        "gateway": header("gateway"),
-        "acme": header("tenant", "acme"),
-    }
 
 
 def _worst_case(client: TestClient, keys: dict[str, dict[str, str]]) -> Decimal:

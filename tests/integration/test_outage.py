@@ -5,11 +5,9 @@ acknowledged: nothing lost, nothing duplicated."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from modelrouter.catalog.index import Catalog
@@ -26,18 +24,6 @@ def repository_count(repository: Repository) -> int:
         return repository.count_decisions()
     except Exception:  # still away
         return 0
-
-
-@pytest.fixture
-def proxied_url(postgres_url: str) -> Iterator[tuple[str, CuttableProxy]]:
-    rest = postgres_url.split("://", 1)[1]
-    credentials, _, location = rest.rpartition("@")
-    hostport, _, database = location.partition("/")
-    host, _, port = hostport.partition(":")
-    proxy = CuttableProxy(host, int(port or 5432)).start()
-    user = f"{credentials}@" if credentials else ""
-    yield f"postgresql://{user}127.0.0.1:{proxy.port}/{database}", proxy
-    proxy.close()
 
 
 def test_no_acknowledged_decision_is_lost_in_an_outage(

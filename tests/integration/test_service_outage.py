@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import text
 
 from modelrouter.store.database import create_engine_for, upgrade
@@ -21,23 +19,11 @@ from tests.integration.server import Load, Server, hammer
 OUTAGE_SECONDS = 20
 
 
-@pytest.fixture
-def proxied(postgres_url: str) -> Iterator[tuple[str, CuttableProxy]]:
-    rest = postgres_url.split("://", 1)[1]
-    credentials, _, location = rest.rpartition("@")
-    hostport, _, database = location.partition("/")
-    host, _, port = hostport.partition(":")
-    proxy = CuttableProxy(host, int(port or 5432)).start()
-    user = f"{credentials}@" if credentials else ""
-    # A short connect timeout, as a production URL should have.
-    yield f"postgresql://{user}127.0.0.1:{proxy.port}/{database}?connect_timeout=2", proxy
-    proxy.close()
-
-
 def test_routing_rides_out_a_database_outage(
-    proxied: tuple[str, CuttableProxy], postgres_url: str, tmp_path: Path
+    proxied_url: tuple[str, CuttableProxy], postgres_url: str, tmp_path: Path
 ) -> None:
-    url, proxy = proxied
+    url, proxy = proxied_url
+    url += "?connect_timeout=2"  # a short connect timeout, as a production URL should have
     engine = create_engine_for(postgres_url)
     upgrade(engine)
     with engine.begin() as connection:
