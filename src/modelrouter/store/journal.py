@@ -51,8 +51,19 @@ class JournalError(OSError):
 
 @dataclass
 class _Entry:
-    plan: RoutingPlan
+    row: dict[str, Any]
+    line: bytes
     durable: Durable
+
+
+def encode(plan: RoutingPlan) -> tuple[dict[str, Any], bytes]:
+    """The decision's row and its journal line. The snapshot is most of the
+    row: encoded once, for the line and for the database (``EncodedJson``)."""
+    row = decision_row(plan)
+    snapshot = EncodedJson(_ENCODE(row.pop("routing_snapshot")))
+    head = _ENCODE(row)
+    row["routing_snapshot"] = snapshot
+    return row, f'{head[:-1]},"routing_snapshot":{snapshot}}}\n'.encode()
 
 
 class Journal:
@@ -158,7 +169,10 @@ class Journal:
     # -- the group commit --------------------------------------------------------------
 
     def append(self, plan: RoutingPlan, durable: Durable) -> None:
-        self._queue.put(_Entry(plan, durable))
+        """Encoded here, in the caller's thread, so a group commit waits only
+        for the write and the sync, not for every row of the group to be encoded."""
+        row, line = encode(plan)
+        self._queue.put(_Entry(row, line, durable))
 
     def start(self) -> Journal:
         self.cut()
@@ -184,18 +198,8 @@ class Journal:
 
     def _run(self) -> None:
         while (group := self._take()) is not None:
-            rows: list[dict[str, Any]] = []
-            lines: list[bytes] = []
-            for entry in group:
-                row = decision_row(entry.plan)
-                # The snapshot is most of the row: encoded once, for the line
-                # and for the database (``EncodedJson``).
-                snapshot = EncodedJson(_ENCODE(row.pop("routing_snapshot")))
-                head = _ENCODE(row)
-                lines.append(f'{head[:-1]},"routing_snapshot":{snapshot}}}\n'.encode())
-                row["routing_snapshot"] = snapshot
-                rows.append(row)
-            data = b"".join(lines)
+            rows = [entry.row for entry in group]
+            data = b"".join(entry.line for entry in group)
             try:
                 with self._lock:
                     if self._size and self._size + len(data) > self.segment_bytes:
