@@ -7,8 +7,9 @@ parameters all use these types, so a value that fits here fits the store.
   NUL is refused by PostgreSQL after the answer was sent; a surrogate cannot
   be encoded at all).
 - Counts: JSON integers only; ``true`` is not 1 and ``"5"`` is not 5.
-- Money: ``money.parse_decimal``'s bounds (at most 10^12, at least 10^-18,
-  38 digits), checked before any arithmetic.
+- Amounts (``Amount``: money, ratios, milliseconds): ``money.parse_decimal``'s
+  bounds (at most 10^12, at least 10^-18, 38 digits), checked before any
+  arithmetic.
 - Timestamps: time-zone aware (naive means UTC), between 2000 and 2100 UTC.
 """
 
@@ -16,18 +17,23 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
+
+from modelrouter.money import parse_decimal
 
 __all__ = [
     "EARLIEST",
     "LATEST",
     "MAX_NAME",
+    "Amount",
     "Count",
     "Label",
     "Name",
     "Timestamp",
+    "amount",
     "check_text",
     "check_timestamp",
 ]
@@ -65,3 +71,12 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(c
 Label = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_text)]
 Count = Annotated[int, Strict()]
 Timestamp = Annotated[datetime, AfterValidator(check_timestamp)]
+
+
+def amount(value: object, info: ValidationInfo) -> Decimal | None:
+    """An amount read from outside, within the money bounds; errors name the
+    field. None (an optional amount left out) passes."""
+    return None if value is None else parse_decimal(value, what=str(info.field_name or "amount"))
+
+
+Amount = Annotated[Decimal, BeforeValidator(amount)]

@@ -11,15 +11,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from modelrouter.bounds import Count, Name, Timestamp
+from modelrouter.bounds import Amount, Count, Name, Timestamp, amount
 from modelrouter.catalog.model import Feature
 from modelrouter.errors import invalid_input_from
-from modelrouter.money import parse_decimal
 from modelrouter.types import Strategy, Weights
 
 __all__ = [
@@ -100,7 +98,7 @@ class RouteRequest(_Strict):
     providers: AllowDeny | None = None
     vendors: AllowDeny | None = None
     data: DataRequirements = Field(default_factory=DataRequirements)
-    max_cost_usd: Decimal | None = None
+    max_cost_usd: Amount | None = None
     strategy: Strategy | None = None
     weights: Weights | None = None
     fallback_models: list[Name] = Field(default_factory=list, max_length=20)
@@ -108,10 +106,8 @@ class RouteRequest(_Strict):
     service_tier: Literal["standard", "flex", "priority", "batch"] = "standard"
     timestamp: Timestamp | None = None
 
-    @field_validator("max_cost_usd", "expected_cache_hit_ratio", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any, info: ValidationInfo) -> Decimal | None:
-        return None if value is None else parse_decimal(value, what=str(info.field_name))
+    # A ratio keeps its bounds in the schema (an annotated amount would hide them).
+    _ratio = field_validator("expected_cache_hit_ratio", mode="before")(amount)
 
     @field_validator("timestamp")
     @classmethod

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from modelrouter.bounds import Name, Timestamp
-from modelrouter.money import parse_decimal
+from modelrouter.bounds import Amount, Name, Timestamp
 from modelrouter.observability.events import outcome_event
 from modelrouter.observability.tracing import record_cost, span
 from modelrouter.pricing.extract import extract_usage
@@ -101,15 +99,10 @@ class Outcome(BaseModel):
     ] = "normalized"
     usage_source: UsageSource | None = None
     deployment: Annotated[Name, Field(max_length=400)] | None = None
-    latency_ms: Decimal | None = None
-    ttft_ms: Decimal | None = None
+    latency_ms: Amount | None = None
+    ttft_ms: Amount | None = None
     status: Literal["ok", "error"] = "ok"
     error_class: Name | None = None
-
-    @field_validator("latency_ms", "ttft_ms", mode="before")
-    @classmethod
-    def _milliseconds(cls, value: Any, info: ValidationInfo) -> Decimal | None:
-        return None if value is None else parse_decimal(value, what=str(info.field_name))
 
     @field_validator("usage_source")
     @classmethod
