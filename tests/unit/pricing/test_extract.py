@@ -22,14 +22,13 @@ from typing import Any, get_args
 
 import genai_prices
 import pytest
-from genai_prices import Usage as GenaiUsage
-from genai_prices.data import providers as genai_providers
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.errors import InvalidInputError
 from modelrouter.pricing.cost import actual_cost
 from modelrouter.pricing.extract import API_SHAPES, ApiShape, ExtractedUsage, extract_usage
 from modelrouter.pricing.usage import Usage
+from tests.genai_oracle import genai_total
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "responses"
 
@@ -621,32 +620,7 @@ PRICED = [
 
 
 def _genai_price(catalog: Catalog, deployment: str, usage: Usage) -> Decimal:
-    """genai-prices' total for the same usage, through the entry the catalog names."""
-    key, model = deployment.split("/", 1)
-    ref = catalog.document.models[model].deployments[key].genai
-    assert ref is not None, f"{deployment} has no genai-prices reference"
-    counts: dict[str, Any] = {
-        name: value
-        for name, value in usage.to_dict().items()
-        if value and name not in {"requests", "reasoning_tokens"}
-    }
-    if usage.reasoning_tokens:
-        counts["output_reasoning_tokens"] = usage.reasoning_tokens
-    provider = next(p for p in genai_providers if p.id == ref.provider)
-    entry = next(m for m in provider.models if m.id == ref.model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = entry.calc_price(GenaiUsage(**counts), provider, genai_request_timestamp=PRICED_AT)
-        if entry.is_match(ref.model):  # where its public lookup finds the entry, both agree
-            looked_up = genai_prices.calc_price(
-                GenaiUsage(**counts),
-                ref.model,
-                provider_id=ref.provider,
-                genai_request_timestamp=PRICED_AT,
-            )
-            assert looked_up.total_price == result.total_price
-    total: Decimal = result.total_price
-    return total
+    return genai_total(catalog, deployment, usage, PRICED_AT)
 
 
 def test_every_cache_write_and_spelling_fixture_is_priced() -> None:
