@@ -1,0 +1,1 @@
+"""What attempts teach: error classes, rate-limit headers, circuits, latency, headroom."""
