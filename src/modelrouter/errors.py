@@ -146,12 +146,46 @@ class NoRouteError(ModelRouterError):
         for deployment, reasons in by_deployment.items():
             lines.append(f"  {deployment}:")
             lines += [f"    {r.code.value}: {r.message}" for r in reasons]
+        self.reopens_at, first = _first_reopening(by_deployment)
+        if self.reopens_at is not None:
+            lines.insert(
+                1,
+                f"every candidate is cooling down (open circuit or no rate-limit headroom); "
+                f"the first, {first}, can take requests again at {self.reopens_at}",
+            )
         super().__init__("\n".join(lines))
         self.model = model
         self.rejections = tuple(rejections)
 
     def details(self) -> dict[str, Any]:
-        return {"model": self.model, "rejections": [r.to_dict() for r in self.rejections]}
+        out: dict[str, Any] = {
+            "model": self.model,
+            "rejections": [r.to_dict() for r in self.rejections],
+        }
+        if self.reopens_at is not None:
+            out["reopens_at"] = self.reopens_at
+        return out
+
+
+# Rejections that pass with time, when they say when.
+_TEMPORARY = frozenset({"circuit_open", "rate_limit_headroom"})
+
+
+def _first_reopening(
+    by_deployment: Mapping[str, Sequence[Rejection]],
+) -> tuple[str | None, str | None]:
+    """When every candidate fell only for reasons that pass with time: the
+    earliest moment one of them is back, and which (else None, None)."""
+    back: list[tuple[str, str]] = []
+    for deployment, reasons in by_deployment.items():
+        times = [r.resets_at for r in reasons if r.code.value in _TEMPORARY]
+        if not reasons or len(times) != len(reasons) or None in times:
+            return None, None
+        back.append((max(t for t in times if t is not None), deployment))
+    if not back:
+        return None, None
+    at, deployment = min(back)
+    return at, deployment
 
 
 class BudgetExceeded(ModelRouterError):

@@ -17,6 +17,7 @@ from modelrouter.errors import (
     ModelRouterError,
     NoRouteError,
 )
+from modelrouter.feedback.attempt import Attempt
 from modelrouter.money import ZERO, exact_str
 from modelrouter.policy.budgets import (
     DEFAULT_RESERVATION_TTL,
@@ -25,6 +26,7 @@ from modelrouter.policy.budgets import (
     WindowState,
     budget_context,
     exceeded,
+    settlement_id,
     window_for,
 )
 from modelrouter.policy.document import PolicyDocument
@@ -38,6 +40,8 @@ from modelrouter.routing.replay import ReplayResult, replay
 from modelrouter.signals.budgets import MemoryBudgetStore
 from modelrouter.signals.calibration import CalibrationLog, CalibrationRecord
 from modelrouter.signals.learner import OutputLearner
+from modelrouter.signals.live import Observation, SignalStore, to_ms
+from modelrouter.signals.memory import MemorySignals
 from modelrouter.types import DeploymentSignals, RoutingPlan
 
 __all__ = ["DEFAULT_TENANT", "Router", "new_request_id"]
@@ -51,6 +55,21 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _observation(attempt: Attempt, now: datetime) -> Observation:
+    at_ms = to_ms(now)
+    reset = attempt.reset_after_s
+    speed = attempt.speed()
+    return Observation(
+        deployment=attempt.deployment,
+        at_ms=at_ms,
+        error_class=attempt.error_class,
+        reset_at_ms=None if reset is None else at_ms + int(reset * 1000),
+        ttft_ms=None if attempt.ttft_ms is None else float(attempt.ttft_ms),
+        tokens_per_s=None if speed is None else float(speed),
+        limits=attempt.rate_limits,
+    )
 
 
 def new_request_id() -> str:
@@ -72,6 +91,7 @@ class Router:
         calibration: CalibrationLog | None = None,
         budgets: BudgetStore | None = None,
         reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
+        signals: SignalStore | None = None,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
@@ -80,6 +100,11 @@ class Router:
         self.calibration = calibration or CalibrationLog()
         self.budgets = budgets if budgets is not None else MemoryBudgetStore()
         self.reservation_ttl = reservation_ttl
+        # Live signals: in process unless a shared store is handed in.
+        self.signals: SignalStore = (
+            signals if signals is not None else MemorySignals(self.platform_policy.health)
+        )
+        self.signals.configure(self.platform_policy.health)
         self._platform_stack = PolicyStack(self.platform_policy)
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
@@ -140,10 +165,38 @@ class Router:
             if policy_stale_since is None
             else policy_stale_since.isoformat(),
         )
+        # Headroom is spent only by plans that will be sent, never by estimates.
+        live = signals is None
+        for _ in range(RESERVE_ATTEMPTS):
+            if live:
+                view = self.signals.view(self.catalog, now)
+                inputs = replace(
+                    inputs, signals=view, signals_age_ms=view.age_ms, signals_stale=view.stale
+                )
+            result = self._budgeted(
+                inputs, valid.tenant_id, now, reserve=reserve, skip=skip_budgets
+            )
+            if not (live and reserve) or self._take_headroom(result, now):
+                return result
+            # Another plan took the last of the primary's headroom: plan again on what is left.
+        return result
+
+    def _take_headroom(self, plan: RoutingPlan, now: datetime) -> bool:
+        primary = self.catalog.deployments.get(plan.primary.deployment)
+        if primary is None:
+            return True
+        estimate = plan.primary.estimate
+        return self.signals.take(
+            primary, estimate.input_tokens + estimate.expected_output_tokens, now
+        )
+
+    def _budgeted(
+        self, inputs: PlanInputs, tenant_id: str | None, now: datetime, *, reserve: bool, skip: bool
+    ) -> RoutingPlan:
         budgets = inputs.policy.effective.budgets
-        if not budgets or skip_budgets:
+        if not budgets or skip:
             return self._plan(inputs)
-        tenant = valid.tenant_id or DEFAULT_TENANT
+        tenant = tenant_id or DEFAULT_TENANT
         windows = [window_for(budget, now) for budget in budgets]
         keys = [window.key for window in windows]
         for attempt in range(RESERVE_ATTEMPTS):
@@ -218,34 +271,61 @@ class Router:
         deployment: str | None = None,
         learn: bool = True,
     ) -> ActualCost:
-        """Settle a served request: its exact cost at the prices in force when it
-        was routed, and what it teaches (reply length, estimate accuracy).
+        """Settle a served request: the one-attempt shorthand of ``record_attempt``.
 
         ``deployment`` is the hop that served (default: the primary); it must be
         one of the plan's hops, or ``InvalidInputError`` says which are."""
-        served = deployment or plan.primary.deployment
-        hop = next((c for c in plan.chain if c.deployment == served), None)
-        if hop is None:
+        result = self.record_attempt(
+            plan,
+            Attempt(deployment or plan.primary.deployment, usage=usage, teaches=learn),
+        )
+        assert result is not None
+        return result
+
+    def record_attempt(self, plan: RoutingPlan, attempt: Attempt) -> ActualCost | None:
+        """What one attempt of a decision cost and taught: its exact cost (None
+        without usage) at the prices in force when the decision was routed,
+        settled once under its ``attempt_id``; the deployment's circuit,
+        latency and headroom; and, for a served attempt whose usage is whole,
+        the reply-length learner and the estimate calibration."""
+        served = attempt.deployment
+        position = next((i for i, c in enumerate(plan.chain) if c.deployment == served), None)
+        if position is None:
             hops = ", ".join(c.deployment for c in plan.chain)
             raise InvalidInputError(
-                f"{served} did not serve decision {plan.decision_id}; its hops are {hops}",
+                f"{served} was not a hop of decision {plan.decision_id}; its hops are {hops}",
                 field="deployment",
             )
+        hop = plan.chain[position]
         if plan.catalog_version != self.catalog.version:
             raise CatalogVersionError(plan.catalog_version, self.catalog.version)
-        cost = actual_cost(
-            self.catalog.deployments[served],
-            usage,
-            at=plan.timestamp,
-            catalog_version=self.catalog.version,
-            context=dict(plan.price_context),
-        )
-        if plan.reserved_usd is not None:
-            self.budgets.settle(
-                plan.tenant_id or DEFAULT_TENANT, plan.budget_keys, plan.decision_id, cost.total_usd
+        deployment = self.catalog.deployments[served]
+        cost = None
+        if attempt.usage is not None:
+            cost = actual_cost(
+                deployment,
+                attempt.usage,
+                at=plan.timestamp,
+                catalog_version=self.catalog.version,
+                context=dict(plan.price_context),
             )
-        if learn:  # a cut-off stream or an estimate says nothing of reply lengths
-            self.learner.observe(plan.model, usage.output_tokens)
+        if plan.reserved_usd is not None:
+            tenant = plan.tenant_id or DEFAULT_TENANT
+            if cost is not None:
+                settlement = settlement_id(plan.decision_id, attempt.attempt_id)
+                self.budgets.settle(tenant, plan.budget_keys, settlement, cost.total_usd)
+            if attempt.is_final:
+                self.budgets.release(tenant, plan.decision_id)
+        now = self._clock()
+        if position > 0:
+            # The primary's use was counted when it was planned; a fallback's when tried.
+            estimate = hop.estimate
+            self.signals.count(
+                deployment, estimate.input_tokens + estimate.expected_output_tokens, now
+            )
+        self.signals.observe(_observation(attempt, now))
+        if attempt.ok and attempt.teaches and attempt.usage is not None and cost is not None:
+            self.learner.observe(plan.model, attempt.usage.output_tokens)
             self.calibration.add(
                 CalibrationRecord(
                     plan.model,

@@ -47,8 +47,11 @@ class Weights(BaseModel):
     cost: Decimal = Decimal(1)
     latency: Decimal = Decimal(1)
     quality: Decimal = Decimal(1)
+    # How much ``balanced`` prefers deployments with rpm/tpm headroom left; it
+    # counts only among candidates that have a limit.
+    headroom: Decimal = Decimal("0.5")
 
-    @field_validator("cost", "latency", "quality", mode="before")
+    @field_validator("cost", "latency", "quality", "headroom", mode="before")
     @classmethod
     def _decimal(cls, value: Any) -> Decimal:
         return parse_decimal(value, what="weight")
@@ -83,6 +86,7 @@ class RejectionCode(StrEnum):
     OUTPUT_PRICE_ABOVE_MAX = "output_price_above_max"
     MODEL_DEPRECATED = "model_deprecated"
     CIRCUIT_OPEN = "circuit_open"
+    RATE_LIMIT_HEADROOM = "rate_limit_headroom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,10 @@ class Rejection:
     via: str | None = None
     # For policy rejections: which document's rule fell it ("platform", "tenant", "request").
     rule: str | None = None
+    # For rejections that pass with time (an open circuit, no headroom): the
+    # error class that caused it and when it is over.
+    error_class: str | None = None
+    resets_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -103,7 +111,7 @@ class Rejection:
             "code": self.code.value,
             "message": self.message,
         }
-        for key in ("need", "have", "via", "rule"):
+        for key in _REJECTION_OPTIONAL:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -115,8 +123,11 @@ class Rejection:
             deployment=raw["deployment"],
             code=RejectionCode(raw["code"]),
             message=raw["message"],
-            **{key: raw.get(key) for key in ("need", "have", "via", "rule")},
+            **{key: raw.get(key) for key in _REJECTION_OPTIONAL},
         )
+
+
+_REJECTION_OPTIONAL = ("need", "have", "via", "rule", "error_class", "resets_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,32 +203,95 @@ class Candidate:
 
 
 CircuitState = Literal["closed", "open", "half_open"]
+Percentile = Literal["p50", "p90", "p99"]
+PERCENTILES: tuple[Percentile, ...] = ("p50", "p90", "p99")
+
+# Optional fields beyond the first four, written only when set: a snapshot of
+# hand-made signals reads as it always did.
+_SIGNAL_DECIMALS = (
+    "ttft_p90_ms",
+    "ttft_p99_ms",
+    "output_tokens_per_s_p90",
+    "output_tokens_per_s_p99",
+    "samples",
+    "probe_share",
+    "headroom",
+)
+_SIGNAL_INTS = ("requests_left", "tokens_left")
+_SIGNAL_TEXTS = ("circuit_reason", "reopens_at", "headroom_resets_at")
 
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSignals:
-    """Live observations of one deployment, as read for one decision."""
+    """Live observations of one deployment, as read for one decision.
+
+    Latency is kept at three percentiles; for output speed, ``p90`` is the
+    speed nine replies in ten reach (the slow tail, like time to first token's).
+    ``samples`` is how many decayed observations they rest on; the planner
+    blends them with the catalog's priors until there are enough. None means
+    the values were given by hand and are taken as they are."""
 
     ttft_ms: Decimal | None = None
     output_tokens_per_s: Decimal | None = None
     error_rate: Decimal | None = None
     circuit: CircuitState = "closed"
+    ttft_p90_ms: Decimal | None = None
+    ttft_p99_ms: Decimal | None = None
+    output_tokens_per_s_p90: Decimal | None = None
+    output_tokens_per_s_p99: Decimal | None = None
+    samples: Decimal | None = None
+    # Why the circuit is open or half-open (an error class), and until when it is open.
+    circuit_reason: str | None = None
+    reopens_at: str | None = None
+    # Half-open: the share of requests let through as probes, chosen by request id.
+    probe_share: Decimal | None = None
+    # rpm/tpm: what this view may still send in the current minute, and when that grows.
+    requests_left: int | None = None
+    tokens_left: int | None = None
+    headroom_resets_at: str | None = None
+    # The share of the tightest limit left (0 to 1): what ``balanced`` prefers.
+    headroom: Decimal | None = None
 
     def __post_init__(self) -> None:
         # A speed of zero would divide by zero in the latency estimate.
         for name, value, low, high, rule in (
             ("ttft_ms", self.ttft_ms, Decimal(0), None, "at least 0"),
+            ("ttft_p90_ms", self.ttft_p90_ms, Decimal(0), None, "at least 0"),
+            ("ttft_p99_ms", self.ttft_p99_ms, Decimal(0), None, "at least 0"),
             ("output_tokens_per_s", self.output_tokens_per_s, None, None, "above 0"),
+            ("output_tokens_per_s_p90", self.output_tokens_per_s_p90, None, None, "above 0"),
+            ("output_tokens_per_s_p99", self.output_tokens_per_s_p99, None, None, "above 0"),
             ("error_rate", self.error_rate, Decimal(0), Decimal(1), "between 0 and 1"),
+            ("samples", self.samples, Decimal(0), None, "at least 0"),
+            ("probe_share", self.probe_share, Decimal(0), Decimal(1), "between 0 and 1"),
+            ("headroom", self.headroom, Decimal(0), Decimal(1), "between 0 and 1"),
         ):
             if value is None:
                 continue
             fine = value.is_finite() and (value > 0 if low is None else value >= low)
             if not fine or (high is not None and value > high):
                 raise ValueError(f"signal {name} must be {rule}, got {value}")
+        for name in _SIGNAL_INTS:
+            count = getattr(self, name)
+            if count is not None and (type(count) is not int or count < 0):
+                raise ValueError(f"signal {name} must be a whole number at least 0, got {count!r}")
+
+    def ttft_at(self, percentile: Percentile) -> Decimal | None:
+        if percentile == "p90" and self.ttft_p90_ms is not None:
+            return self.ttft_p90_ms
+        if percentile == "p99" and self.ttft_p99_ms is not None:
+            return self.ttft_p99_ms
+        return self.ttft_ms
+
+    def speed_at(self, percentile: Percentile) -> Decimal | None:
+        if percentile == "p90" and self.output_tokens_per_s_p90 is not None:
+            return self.output_tokens_per_s_p90
+        if percentile == "p99" and self.output_tokens_per_s_p99 is not None:
+            return self.output_tokens_per_s_p99
+        return self.output_tokens_per_s
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ttft_ms": None if self.ttft_ms is None else exact_str(self.ttft_ms),
             "output_tokens_per_s": None
             if self.output_tokens_per_s is None
@@ -225,9 +299,18 @@ class DeploymentSignals:
             "error_rate": None if self.error_rate is None else exact_str(self.error_rate),
             "circuit": self.circuit,
         }
+        for name in _SIGNAL_DECIMALS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = exact_str(value)
+        for name in (*_SIGNAL_INTS, *_SIGNAL_TEXTS):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DeploymentSignals:
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeploymentSignals:
         def dec(key: str) -> Decimal | None:
             value = raw.get(key)
             return None if value is None else Decimal(str(value))
@@ -235,7 +318,16 @@ class DeploymentSignals:
         circuit = raw.get("circuit", "closed")
         if circuit not in ("closed", "open", "half_open"):
             raise ValueError(f"circuit must be closed, open or half_open, not {circuit!r}")
-        return cls(dec("ttft_ms"), dec("output_tokens_per_s"), dec("error_rate"), circuit)
+        extra: dict[str, Any] = {name: dec(name) for name in _SIGNAL_DECIMALS}
+        for name in _SIGNAL_INTS:
+            value = raw.get(name)
+            extra[name] = None if value is None else _whole(value)
+        for name in _SIGNAL_TEXTS:
+            value = raw.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"signal {name} must be text, got {value!r}")
+            extra[name] = value
+        return cls(dec("ttft_ms"), dec("output_tokens_per_s"), dec("error_rate"), circuit, **extra)
 
 
 class RecordedInputs(Protocol):

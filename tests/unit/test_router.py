@@ -91,7 +91,7 @@ def test_outcome_is_priced_at_the_routing_time_and_tier(small_catalog: Catalog) 
 
 def test_outcome_for_a_deployment_outside_the_plan_is_refused(router: Router) -> None:
     plan = router.route({"model": "chat-small", "input_tokens": 10})
-    with pytest.raises(InvalidInputError, match="did not serve"):
+    with pytest.raises(InvalidInputError, match="was not a hop"):
         router.record_outcome(plan, Usage(input_tokens=10), deployment="gamma/open-70b")
 
 

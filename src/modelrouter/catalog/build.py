@@ -196,6 +196,8 @@ def _deployment(
         deprecated=bool(spec.deprecated if spec.deprecated is not None else model.deprecated),
         weight=spec.weight if spec.weight is not None else 1,
         order=spec.order,
+        rpm=spec.rpm,
+        tpm=spec.tpm,
     )
 
 

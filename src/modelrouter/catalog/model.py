@@ -104,6 +104,9 @@ class Deployment:
     weight: int = 1
     # Lower runs first among otherwise equal candidates (LiteLLM's ``order``).
     order: int | None = None
+    # Requests and tokens per minute the provider allows this deployment.
+    rpm: int | None = None
+    tpm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,6 +195,9 @@ class DeploymentSpec(_Strict):
     deprecated: bool | None = None
     weight: Count | None = Field(default=None, ge=0, le=1_000_000)
     order: Count | None = None
+    # The provider's limits for this deployment: requests and tokens per minute.
+    rpm: Count | None = Field(default=None, gt=0, le=10**9)
+    tpm: Count | None = Field(default=None, gt=0, le=10**12)
 
     @field_validator("prices", mode="before")
     @classmethod

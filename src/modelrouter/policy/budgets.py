@@ -14,6 +14,7 @@ in process, ``store.budgets.SqlBudgetStore`` in the database.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -34,6 +35,7 @@ __all__ = [
     "WindowState",
     "budget_context",
     "exceeded",
+    "settlement_id",
     "window_for",
 ]
 
@@ -119,7 +121,19 @@ class BudgetStore(Protocol):
         self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
     ) -> bool:
         """Add ``actual`` to spend and drop the reservation. Idempotent: False
-        when this reservation was settled before (nothing changes)."""
+        when this reservation was settled before (nothing changes). An id with
+        no reservation (an attempt's ``settlement_id``) is settled once all
+        the same, in the windows ``keys`` names."""
+
+    def release(self, tenant: str, reservation_id: str) -> bool:
+        """Drop a reservation without adding to spend (its attempts settled
+        their own costs). False when it was not held."""
+
+
+def settlement_id(decision_id: str, attempt_id: str) -> str:
+    """The id one attempt's cost is settled under: each attempt once."""
+    digest = hashlib.sha256(f"{decision_id}\x00{attempt_id}".encode()).hexdigest()
+    return "att_" + digest[:24]
 
 
 @dataclass(frozen=True, slots=True)

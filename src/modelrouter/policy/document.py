@@ -19,11 +19,13 @@ from modelrouter.bounds import Count, Name
 from modelrouter.encoding import canonical_hash
 from modelrouter.errors import PolicyError, invalid_input_from
 from modelrouter.money import parse_decimal
-from modelrouter.types import Strategy, Weights
+from modelrouter.types import Percentile, Strategy, Weights
 
 __all__ = [
     "DEFAULT_MAX_FALLBACKS",
+    "DEFAULT_PRIOR_SAMPLES",
     "Budget",
+    "HealthPolicy",
     "ListRule",
     "PolicyDocument",
     "matches_any",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FALLBACKS = 3
+DEFAULT_PRIOR_SAMPLES = 10
 
 Pattern = Name
 
@@ -86,6 +89,42 @@ class RoutingPolicy(_Strict):
     strategies_by_alias: dict[Pattern, Strategy] = Field(default_factory=dict)
     weights: Weights | None = None
     diversify_providers: bool | None = None
+    # Which latency percentile ``fastest`` and ``balanced`` rank by (default p50).
+    latency_percentile: Percentile | None = None
+
+
+class HealthPolicy(_Strict):
+    """When a deployment's circuit opens and for how long (platform policy only:
+    the circuits are shared by every tenant)."""
+
+    consecutive_failures: Count = Field(default=3, ge=1, le=1000)
+    # Or: this share of the attempts in the window failed (with at least min_attempts).
+    error_rate: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    min_attempts: Count = Field(default=10, ge=1, le=100_000)
+    window_seconds: Count = Field(default=60, ge=1, le=3600)
+    # Open for base * 2^(trips - 1), at most max; never less than the provider's reset.
+    base_cooldown_seconds: Decimal = Field(default=Decimal(5), gt=0, le=86_400)
+    max_cooldown_seconds: Decimal = Field(default=Decimal(300), gt=0, le=604_800)
+    # A quota or a credential is not fixed in seconds: out this long unless a reset says.
+    quota_cooldown_seconds: Decimal = Field(default=Decimal(3600), gt=0, le=604_800)
+    auth_cooldown_seconds: Decimal = Field(default=Decimal(3600), gt=0, le=604_800)
+    # Half-open: the share of requests sent as probes (by request-id hash).
+    half_open_share: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
+    # Latency estimates forget with this half-life, and lean on the catalog's
+    # priors until this many (decayed) samples exist.
+    latency_half_life_seconds: Decimal = Field(default=Decimal(300), gt=0, le=604_800)
+    latency_prior_samples: Count = Field(default=DEFAULT_PRIOR_SAMPLES, ge=0, le=100_000)
+
+    _decimals = field_validator(
+        "error_rate",
+        "base_cooldown_seconds",
+        "max_cooldown_seconds",
+        "quota_cooldown_seconds",
+        "auth_cooldown_seconds",
+        "half_open_share",
+        "latency_half_life_seconds",
+        mode="before",
+    )(lambda value: parse_decimal(value, what="health setting"))
 
 
 class Budget(_Strict):
@@ -126,6 +165,7 @@ class PolicyDocument(_Strict):
     # the default) or admit them unchecked. Only the platform may admit; a
     # tenant overlay can only insist on refusing.
     budget_outage: Literal["refuse", "admit"] | None = None
+    health: HealthPolicy = Field(default_factory=HealthPolicy)
 
     def content(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_defaults=True)

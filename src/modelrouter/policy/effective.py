@@ -17,13 +17,14 @@ from typing import Any
 
 from modelrouter.encoding import canonical_hash, to_jsonable
 from modelrouter.policy.document import (
+    DEFAULT_PRIOR_SAMPLES,
     Budget,
     ListRule,
     PolicyDocument,
     matches_any,
     parse_policy,
 )
-from modelrouter.types import Strategy, Weights
+from modelrouter.types import Percentile, Strategy, Weights
 
 __all__ = ["EffectiveList", "EffectivePolicy", "PolicyStack"]
 
@@ -103,6 +104,9 @@ class EffectivePolicy:
     strategies_by_alias: tuple[tuple[str, Strategy], ...] = ()
     weights: Weights | None = None
     diversify_providers: bool | None = None
+    latency_percentile: Percentile | None = None
+    # The platform's: how many latency samples outweigh the catalog's priors.
+    latency_prior_samples: int = DEFAULT_PRIOR_SAMPLES
     aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     budgets: tuple[Budget, ...] = ()
 
@@ -124,6 +128,8 @@ class EffectivePolicy:
             strategies_by_alias=tuple(sorted(doc.routing.strategies_by_alias.items())),
             weights=doc.routing.weights,
             diversify_providers=doc.routing.diversify_providers,
+            latency_percentile=doc.routing.latency_percentile,
+            latency_prior_samples=doc.health.latency_prior_samples,
             aliases=tuple(sorted((k, tuple(v)) for k, v in doc.aliases.items())),
             budgets=tuple(doc.budgets),
         )
@@ -159,6 +165,8 @@ class EffectivePolicy:
             diversify_providers=tenant.diversify_providers
             if tenant.diversify_providers is not None
             else self.diversify_providers,
+            latency_percentile=tenant.latency_percentile or self.latency_percentile,
+            latency_prior_samples=self.latency_prior_samples,
             aliases=tuple(sorted({**dict(self.aliases), **dict(tenant.aliases)}.items())),
             budgets=_distinct((*self.budgets, *tenant.budgets)),
         )
@@ -194,7 +202,17 @@ class EffectivePolicy:
                 "strategies_by_alias": dict(self.strategies_by_alias),
                 "weights": None if self.weights is None else self.weights.model_dump(),
                 "diversify_providers": self.diversify_providers,
+                **(
+                    {}
+                    if self.latency_percentile is None
+                    else {"latency_percentile": self.latency_percentile}
+                ),
             },
+            **(
+                {}
+                if self.latency_prior_samples == DEFAULT_PRIOR_SAMPLES
+                else {"health": {"latency_prior_samples": self.latency_prior_samples}}
+            ),
             "aliases": {name: list(targets) for name, targets in self.aliases},
             "budgets": [budget.model_dump(mode="json") for budget in self.budgets],
         }

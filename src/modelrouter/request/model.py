@@ -18,7 +18,7 @@ from pydantic import (
 from modelrouter.bounds import Amount, Count, Name, Timestamp, amount
 from modelrouter.catalog.model import Feature
 from modelrouter.errors import invalid_input_from
-from modelrouter.types import Strategy, Weights
+from modelrouter.types import Percentile, Strategy, Weights
 
 __all__ = [
     "MAX_INPUT_TOKENS",
@@ -105,6 +105,12 @@ class RouteRequest(_Strict):
     max_fallbacks: Count | None = Field(default=None, ge=0, le=20)
     service_tier: Literal["standard", "flex", "priority", "batch"] = "standard"
     timestamp: Timestamp | None = None
+    # Preferred cut-offs: deployments whose time to first token or output speed
+    # at ``latency_percentile`` misses them go after those that meet them
+    # (deprioritised, never excluded).
+    max_latency_ms: Amount | None = None
+    min_output_tokens_per_s: Amount | None = None
+    latency_percentile: Percentile | None = None
 
     # A ratio keeps its bounds in the schema (an annotated amount would hide them).
     _ratio = field_validator("expected_cache_hit_ratio", mode="before")(amount)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from modelrouter.catalog.model import Feature
 from modelrouter.encoding import to_jsonable
 from modelrouter.policy.effective import EffectiveList, EffectivePolicy
 from modelrouter.request.model import RouteRequest, price_context
 from modelrouter.request.tokens import estimate_tokens, messages_digest
-from modelrouter.types import Strategy, Weights
+from modelrouter.types import PERCENTILES, Percentile, Strategy, Weights
 
 __all__ = ["DEFAULT_EXPECTED_OUTPUT_TOKENS", "NormalizedRequest", "normalize"]
 
@@ -51,6 +51,9 @@ class NormalizedRequest:
     timestamp: datetime
     # Hashed into the weighted draw instead of the request id, when given.
     affinity_key: str | None = None
+    max_latency_ms: Decimal | None = None
+    min_output_tokens_per_s: Decimal | None = None
+    latency_percentile: Percentile | None = None
 
     def price_context(self) -> dict[str, str]:
         return price_context(self.service_tier)
@@ -118,7 +121,20 @@ class NormalizedRequest:
             service_tier=raw.get("service_tier", "standard"),
             timestamp=datetime.fromisoformat(raw["timestamp"]),
             affinity_key=raw.get("affinity_key"),
+            max_latency_ms=_decimal(raw.get("max_latency_ms")),
+            min_output_tokens_per_s=_decimal(raw.get("min_output_tokens_per_s")),
+            latency_percentile=_percentile(raw.get("latency_percentile")),
         )
+
+
+def _percentile(value: Any) -> Percentile | None:
+    if value is not None and value not in PERCENTILES:
+        raise ValueError(f"latency_percentile must be one of {', '.join(PERCENTILES)}")
+    return cast("Percentile | None", value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 # Without a hint or a learned average, a chat reply is expected to be this long
@@ -195,4 +211,7 @@ def normalize(
         service_tier=request.service_tier,
         timestamp=request.timestamp or now,
         affinity_key=request.affinity_key,
+        max_latency_ms=request.max_latency_ms,
+        min_output_tokens_per_s=request.min_output_tokens_per_s,
+        latency_percentile=request.latency_percentile,
     )

@@ -7,6 +7,7 @@ checked one by one, so a rejection names the layer whose rule fell it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,7 @@ from modelrouter.policy.effective import EffectivePolicy
 from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
 from modelrouter.types import RejectionCode as Code
 
-__all__ = ["Need", "check_cost", "check_static"]
+__all__ = ["Need", "check_cost", "check_live", "check_static", "probe_point"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +232,76 @@ def check_static(d: Deployment, need: Need, signals: DeploymentSignals | None) -
     if d.deprecated:
         found.append(_reject(d, Code.MODEL_DEPRECATED, f"{d.model} is deprecated", have=True))
     if signals is not None and signals.circuit == "open":
-        rate = (
-            "" if signals.error_rate is None else f" (error rate {exact_str(signals.error_rate)})"
-        )
+        found.append(_circuit_open(d, signals))
+    return found
+
+
+def _circuit_open(d: Deployment, signals: DeploymentSignals) -> Rejection:
+    cause = signals.circuit_reason or "recent failures"
+    rate = "" if signals.error_rate is None else f" (error rate {exact_str(signals.error_rate)})"
+    until = "" if signals.reopens_at is None else f"; half-opens at {signals.reopens_at}"
+    return Rejection(
+        deployment=d.id,
+        code=Code.CIRCUIT_OPEN,
+        message=f"circuit open after {cause}{rate}{until}",
+        need="closed",
+        have="open",
+        error_class=signals.circuit_reason,
+        resets_at=signals.reopens_at,
+    )
+
+
+def probe_point(seed: str, deployment: str) -> Decimal:
+    """Where a request falls in [0, 1) for one deployment's half-open share: a
+    hash, so every instance lets the same requests through."""
+    digest = hashlib.sha256(f"{seed}\x00probe\x00{deployment}".encode()).digest()
+    return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+
+
+def check_live(
+    d: Deployment, signals: DeploymentSignals, *, seed: str, tokens: int
+) -> list[Rejection]:
+    """What the live signals rule out beyond an open circuit: a half-open
+    circuit outside its probe share, and a deployment without the rpm/tpm
+    headroom for this request's tokens."""
+    found: list[Rejection] = []
+    share = signals.probe_share
+    if signals.circuit == "half_open" and share is not None and probe_point(seed, d.id) >= share:
+        cause = signals.circuit_reason or "recent failures"
         found.append(
-            _reject(
-                d, Code.CIRCUIT_OPEN, f"circuit open after recent failures{rate}", "closed", "open"
+            Rejection(
+                deployment=d.id,
+                code=Code.CIRCUIT_OPEN,
+                message=f"circuit half-open after {cause}: this request is not among the "
+                f"probes ({exact_str(share * 100)} % of requests)",
+                need="closed",
+                have="half_open",
+                error_class=signals.circuit_reason,
+            )
+        )
+    reset = signals.headroom_resets_at
+    until = "" if reset is None else f"; more at {reset}"
+    if signals.requests_left is not None and signals.requests_left < 1:
+        found.append(
+            Rejection(
+                deployment=d.id,
+                code=Code.RATE_LIMIT_HEADROOM,
+                message=f"no requests left in this minute's rate limit{until}",
+                need="1 request",
+                have="0 requests",
+                resets_at=reset,
+            )
+        )
+    elif signals.tokens_left is not None and signals.tokens_left < tokens:
+        found.append(
+            Rejection(
+                deployment=d.id,
+                code=Code.RATE_LIMIT_HEADROOM,
+                message=f"needs {tokens} tokens of this minute's limit, "
+                f"{signals.tokens_left} left{until}",
+                need=f"{tokens} tokens",
+                have=f"{signals.tokens_left} tokens",
+                resets_at=reset,
             )
         )
     return found

@@ -21,12 +21,13 @@ from modelrouter.policy.document import DEFAULT_MAX_FALLBACKS
 from modelrouter.policy.effective import EffectiveList, EffectivePolicy, PolicyStack
 from modelrouter.pricing.cost import estimate_cost
 from modelrouter.request.normalize import NormalizedRequest
-from modelrouter.routing.constraints import Need, check_cost, check_static
+from modelrouter.routing.constraints import Need, check_cost, check_live, check_static
 from modelrouter.routing.resolver import Resolved, resolve
 from modelrouter.routing.strategies import Scored, order_candidates
 from modelrouter.types import (
     Candidate,
     DeploymentSignals,
+    Percentile,
     Rejection,
     RejectionCode,
     RoutingPlan,
@@ -57,13 +58,21 @@ class PlanInputs:
     # When the policies were the last ones read before the store stopped
     # answering: since when (the plan says so in its notes).
     policy_stale_since: str | None = None
+    # How old the live signals' view was, and whether past the platform's bound
+    # (the shared store unreachable: the plan says so in its notes).
+    signals_age_ms: int | None = None
+    signals_stale: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        stale = (
+        stale: dict[str, Any] = (
             {}
             if self.policy_stale_since is None
             else {"policy_stale_since": self.policy_stale_since}
         )
+        if self.signals_age_ms is not None:
+            stale["signals_age_ms"] = self.signals_age_ms
+        if self.signals_stale:
+            stale["signals_stale"] = True
         return {
             **stale,
             "request": self.request.to_dict(),
@@ -96,6 +105,8 @@ class PlanInputs:
             budget=None if budget is None else BudgetContext.from_dict(budget),
             decision_id=decision_id,
             policy_stale_since=raw.get("policy_stale_since"),
+            signals_age_ms=raw.get("signals_age_ms"),
+            signals_stale=raw.get("signals_stale") is True,
         )
 
 
@@ -120,19 +131,53 @@ def decision_id_for(tenant_id: str | None, request_id: str) -> str:
     return "dec_" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
 
 
-def _latency(
-    d: Deployment, signals: DeploymentSignals | None, output_tokens: int
-) -> Decimal | None:
-    ttft = signals.ttft_ms if signals and signals.ttft_ms is not None else None
-    tps = (
-        signals.output_tokens_per_s if signals and signals.output_tokens_per_s is not None else None
-    )
-    if d.latency is not None:
-        ttft = ttft if ttft is not None else d.latency.ttft_ms
-        tps = tps if tps is not None else d.latency.output_tokens_per_s
-    if ttft is None or tps is None:
-        return None
-    return (ttft + Decimal(output_tokens) * _MS / tps).quantize(_TENTH)
+def _blend(prior: Decimal | None, seen: Decimal | None, trust: Decimal) -> Decimal | None:
+    if seen is None or prior is None:
+        return seen if seen is not None else prior
+    return prior + (seen - prior) * trust
+
+
+@dataclass(frozen=True, slots=True)
+class _Speed:
+    """A deployment's time to first token and output speed at one percentile:
+    what was observed, leaning on the catalog's prior until samples suffice."""
+
+    ttft_ms: Decimal | None
+    tokens_per_s: Decimal | None
+
+    @classmethod
+    def of(
+        cls,
+        d: Deployment,
+        signals: DeploymentSignals | None,
+        percentile: Percentile,
+        prior_samples: int,
+    ) -> _Speed:
+        prior_ttft = None if d.latency is None else d.latency.ttft_ms
+        prior_tps = None if d.latency is None else d.latency.output_tokens_per_s
+        if signals is None:
+            return cls(prior_ttft, prior_tps)
+        samples = signals.samples
+        if samples is None or prior_samples == 0:
+            trust = Decimal(1)  # given by hand, or the platform trusts the first sample
+        else:
+            trust = min(samples / Decimal(prior_samples), Decimal(1))
+        return cls(
+            _blend(prior_ttft, signals.ttft_at(percentile), trust),
+            _blend(prior_tps, signals.speed_at(percentile), trust),
+        )
+
+    def latency_ms(self, output_tokens: int) -> Decimal | None:
+        if self.ttft_ms is None or self.tokens_per_s is None:
+            return None
+        return (self.ttft_ms + Decimal(output_tokens) * _MS / self.tokens_per_s).quantize(_TENTH)
+
+    def meets(self, request: NormalizedRequest) -> bool:
+        """Within the request's preferred cut-offs (unknown: not known to be)."""
+        cap, floor = request.max_latency_ms, request.min_output_tokens_per_s
+        if cap is not None and (self.ttft_ms is None or self.ttft_ms > cap):
+            return False
+        return floor is None or (self.tokens_per_s is not None and self.tokens_per_s >= floor)
 
 
 def _worst_output(d: Deployment, request: NormalizedRequest) -> int | None:
@@ -145,23 +190,36 @@ def _worst_output(d: Deployment, request: NormalizedRequest) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Live:
+    """What the live signals are read against for one request."""
+
+    signals: Mapping[str, DeploymentSignals]
+    read: dict[str, DeploymentSignals]
+    seed: str
+    percentile: Percentile
+    prior_samples: int
+
+
 def _evaluate(
     resolved: Sequence[Resolved],
     request: NormalizedRequest,
     need: Need,
-    signals: Mapping[str, DeploymentSignals],
-    read: dict[str, DeploymentSignals],
+    live: _Live,
 ) -> tuple[list[Scored], list[Rejection]]:
     admissible: list[Scored] = []
     rejected: list[Rejection] = []
     expected_output = request.expected_output_tokens
+    tokens = request.input_tokens + expected_output
     context = request.price_context()
     for item in resolved:
         d = item.deployment
-        signal = signals.get(d.id)
+        signal = live.signals.get(d.id)
         if signal is not None:
-            read[d.id] = signal
+            live.read[d.id] = signal
         found = check_static(d, need, signal)
+        if signal is not None and signal.circuit != "open":
+            found += check_live(d, signal, seed=live.seed, tokens=tokens)
         try:
             estimate, sheet = estimate_cost(
                 d,
@@ -179,13 +237,20 @@ def _evaluate(
             if need.has_cost_caps:
                 found += check_cost(d, need, estimate, sheet)
         if found:
-            rejected += [
-                Rejection(r.deployment, r.code, r.message, r.need, r.have, item.via, r.rule)
-                for r in found
-            ]
+            rejected += [replace(r, via=item.via) for r in found]
         else:
-            latency = _latency(d, signal, expected_output)
-            admissible.append(Scored(d, estimate, latency, item.position, item.via))
+            speed = _Speed.of(d, signal, live.percentile, live.prior_samples)
+            admissible.append(
+                Scored(
+                    d,
+                    estimate,
+                    speed.latency_ms(expected_output),
+                    item.position,
+                    item.via,
+                    headroom=None if signal is None else signal.headroom,
+                    meets_cutoffs=speed.meets(request),
+                )
+            )
     return admissible, rejected
 
 
@@ -277,7 +342,16 @@ def plan(inputs: PlanInputs) -> Planned:
     if budget is not None and budget.soft_strategy is not None:
         strategy = budget.soft_strategy
     weights = request.weights or effective.weights or Weights()
-    read: dict[str, DeploymentSignals] = {}
+    seed = request.affinity_key or request.request_id
+    live = _Live(
+        signals=inputs.signals,
+        read={},
+        seed=seed,
+        percentile=request.latency_percentile or effective.latency_percentile or "p50",
+        prior_samples=effective.latency_prior_samples,
+    )
+    cutoffs = request.max_latency_ms is not None or request.min_output_tokens_per_s is not None
+    missed = 0
 
     groups: list[list[Scored]] = []
     rejected: list[Rejection] = []
@@ -291,10 +365,15 @@ def plan(inputs: PlanInputs) -> Planned:
         ]
         seen.update(r.deployment.id for r in resolved)
         position += len(resolved) + 1
-        admissible, fell = _evaluate(resolved, request, need, inputs.signals, read)
+        admissible, fell = _evaluate(resolved, request, need, live)
         rejected += fell
-        seed = request.affinity_key or request.request_id
-        groups.append(order_candidates(admissible, strategy, weights, seed))
+        ordered = order_candidates(admissible, strategy, weights, seed)
+        if cutoffs:
+            # Preferred cut-offs reorder, never exclude: misses go last, in order.
+            late = [s for s in ordered if not s.meets_cutoffs]
+            missed += len(late)
+            ordered = [s for s in ordered if s.meets_cutoffs] + late
+        groups.append(ordered)
 
     chain = [s for group in groups for s in group]
     if not chain:
@@ -319,6 +398,16 @@ def plan(inputs: PlanInputs) -> Planned:
         notes.append(
             f"no admissible deployment for {request.model}; primary is fallback model {kept[0].via}"
         )
+    if inputs.signals_stale:
+        notes.append(
+            f"signals as last read, {inputs.signals_age_ms} ms old: the shared signal store "
+            "is not answering"
+        )
+    if missed:
+        notes.append(
+            f"{missed} candidates miss the preferred latency cut-offs "
+            f"at {live.percentile} and go after those that meet them"
+        )
     if len(chain) > len(kept):
         notes.append(f"{len(chain) - len(kept)} admissible candidates beyond max_fallbacks")
 
@@ -339,4 +428,4 @@ def plan(inputs: PlanInputs) -> Planned:
         reserved_usd=_reservation(kept) if budget is not None else None,
         budget_keys=() if budget is None else budget.keys,
     )
-    return Planned(result, read)
+    return Planned(result, live.read)

@@ -30,6 +30,10 @@ class Scored:
     latency_ms: Decimal | None
     position: int  # order of appearance in resolution; what ``pinned`` keeps
     via: str
+    # The share of its rpm/tpm limit left (None: no limit known).
+    headroom: Decimal | None = None
+    # Within the request's preferred latency cut-offs (or none were asked for).
+    meets_cutoffs: bool = True
 
     @property
     def quality(self) -> Decimal | None:
@@ -46,6 +50,10 @@ def _latency(s: Scored) -> Decimal:
 
 def _quality_desc(s: Scored) -> Decimal:
     return _INF if s.quality is None else -s.quality
+
+
+def _used_share(s: Scored) -> Decimal:
+    return Decimal(0) if s.headroom is None else 1 - s.headroom
 
 
 def _spread(values: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
@@ -65,12 +73,16 @@ def _normalised(value: Decimal, low: Decimal, width: Decimal) -> Decimal:
 
 
 def _balanced_keys(candidates: Sequence[Scored], weights: Weights) -> dict[str, Decimal]:
-    columns = (
+    columns = [
         (weights.cost, [_cost(s) for s in candidates]),
         (weights.latency, [_latency(s) for s in candidates]),
         (weights.quality, [_quality_desc(s) for s in candidates]),
-    )
+    ]
     total = weights.cost + weights.latency + weights.quality
+    if weights.headroom and any(s.headroom is not None for s in candidates):
+        # Only among candidates with a limit; one without counts as all headroom.
+        columns.append((weights.headroom, [_used_share(s) for s in candidates]))
+        total += weights.headroom
     scores = [Decimal(0)] * len(candidates)
     for weight, values in columns:
         if not weight:

@@ -87,3 +87,7 @@ class MemoryBudgetStore:
             for key in reservation.keys if reservation else tuple(dict.fromkeys(keys)):
                 self._spent[(tenant, key)] = self._spent.get((tenant, key), ZERO) + actual
             return True
+
+    def release(self, tenant: str, reservation_id: str) -> bool:
+        with self._lock:
+            return self._reservations.pop(reservation_id, None) is not None

@@ -166,6 +166,19 @@ class SqlBudgetStore:
                 )
             return True
 
+    def release(self, tenant: str, reservation_id: str) -> bool:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(BudgetReservation)
+                .where(
+                    BudgetReservation.id == reservation_id,
+                    BudgetReservation.tenant_id == tenant,
+                    BudgetReservation.settled == 0,
+                )
+                .values(settled=1)
+            )
+            return bool(result.rowcount)
+
 
 class _ClaimedElsewhere(Exception):
     """Rolls back a settlement that lost its claim to a concurrent one."""

@@ -291,6 +291,11 @@ def import_litellm_config(raw: Mapping[str, Any], base: Catalog, *, source: str)
             deployment["weight"] = _whole(params["weight"], at_params, "weight")
         if params.get("order") is not None:
             deployment["order"] = _whole(params["order"], at_params, "order")
+        # LiteLLM reads rpm/tpm from litellm_params, or from the entry itself.
+        for limit in ("rpm", "tpm"):
+            value = params.get(limit, entry.get(limit))
+            if value is not None:
+                deployment[limit] = _whole(value, at_params, limit)
 
         rules, problem = _price_warnings(deployment.get("prices", []))
         if rules:

@@ -1,0 +1,75 @@
+"""In-process live signals: the embedded default.
+
+Every observation is applied at once, under one lock, with the same pure
+transitions the Redis scripts follow. The view is this process's own: with
+several workers or instances, each counts only its own traffic (use the Redis
+backend to share circuits, latency and rpm/tpm windows).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from modelrouter.catalog.model import Deployment
+from modelrouter.feedback import headroom as window
+from modelrouter.feedback.headroom import ProviderView
+from modelrouter.feedback.view import DeploymentState, Headroom, headroom_of
+from modelrouter.signals.live import LocalSignals, Observation, to_ms
+
+__all__ = ["MemorySignals"]
+
+
+class MemorySignals(LocalSignals):
+    def _headroom(self, deployment: Deployment, state: DeploymentState, now_ms: int) -> Headroom:
+        now_s = now_ms // 1000
+        requests = tokens = resets = None
+        if deployment.rpm is not None:
+            requests = deployment.rpm - window.used(state.requests, now_s)
+            resets = window.window_reset_s(state.requests, now_s) * 1000
+        if deployment.tpm is not None:
+            tokens = deployment.tpm - window.used(state.tokens, now_s)
+            resets = max(resets or 0, window.window_reset_s(state.tokens, now_s) * 1000)
+        return headroom_of(deployment, requests, tokens, resets, state.provider, now_ms)
+
+    def observe(self, observation: Observation) -> None:
+        self.apply(observation)
+
+    def _use(self, state: DeploymentState, tokens: int, now_s: int) -> None:
+        window.prune(state.requests, now_s)
+        window.prune(state.tokens, now_s)
+        state.requests[now_s] = state.requests.get(now_s, 0) + 1
+        state.tokens[now_s] = state.tokens.get(now_s, 0) + tokens
+        said = state.provider
+        if said is not None:
+            state.provider = ProviderView(
+                None if said.remaining_requests is None else said.remaining_requests - 1,
+                None if said.remaining_tokens is None else said.remaining_tokens - tokens,
+                said.requests_reset_ms,
+                said.tokens_reset_ms,
+                said.reported_ms,
+            )
+
+    def take(self, deployment: Deployment, tokens: int, now: datetime) -> bool:
+        now_ms = to_ms(now)
+        with self._lock:
+            limited = deployment.rpm is not None or deployment.tpm is not None
+            state = self._states.get(deployment.id)
+            if not limited and (state is None or state.provider is None):
+                return True  # nothing to count against
+            state = self._state(deployment.id)
+            room = self._headroom(deployment, state, now_ms)
+            if room.requests_left is not None and room.requests_left < 1:
+                return False
+            if room.tokens_left is not None and room.tokens_left < tokens:
+                return False
+            self._use(state, tokens, now_ms // 1000)
+            return True
+
+    def count(self, deployment: Deployment, tokens: int, now: datetime) -> None:
+        if deployment.rpm is None and deployment.tpm is None:
+            return
+        with self._lock:
+            self._use(self._state(deployment.id), tokens, to_ms(now) // 1000)
+
+    def close(self) -> None:
+        return None
