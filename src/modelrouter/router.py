@@ -311,11 +311,14 @@ class Router:
             )
         if plan.reserved_usd is not None:
             tenant = plan.tenant_id or DEFAULT_TENANT
+            release = plan.decision_id if attempt.is_final else None
             if cost is not None:
                 settlement = settlement_id(plan.decision_id, attempt.attempt_id)
-                self.budgets.settle(tenant, plan.budget_keys, settlement, cost.total_usd)
-            if attempt.is_final:
-                self.budgets.release(tenant, plan.decision_id)
+                self.budgets.settle(
+                    tenant, plan.budget_keys, settlement, cost.total_usd, release=release
+                )
+            elif release is not None:
+                self.budgets.release(tenant, release)
         now = self._clock()
         if position > 0:
             # The primary's use was counted when it was planned; a fallback's when tried.

@@ -97,9 +97,10 @@ class Circuit:
         return "open" if now_ms < self.open_until_ms else "half_open"
 
     def counts(self, now_ms: int, rules: CircuitRules) -> tuple[int, int]:
-        """(attempts, failures) in the window ending now."""
-        start = now_ms - rules.window_ms
-        live = [(ok, failed) for at, ok, failed in self.window if at > start - rules.bucket_ms]
+        """(attempts, failures) in the window ending now: the buckets an attempt
+        now would be counted with (``_count`` keeps no others)."""
+        oldest = now_ms - now_ms % rules.bucket_ms - rules.window_ms
+        live = [(ok, failed) for at, ok, failed in self.window if at > oldest]
         failed = sum(f for _, f in live)
         return sum(ok for ok, _ in live) + failed, failed
 

@@ -76,7 +76,11 @@ class Histogram:
         total = sum(self.weights.values())
         if total == 0:
             return 0.0
-        return total / decay_weight(now_ms, self.landmark_ms, half_life_ms)
+        # Times the inverse weight: 2^elapsed overflows a double some 1024
+        # half-lives after the landmark, where 2^-elapsed only underflows to 0.
+        # A view whose clock is behind the landmark counts as at the landmark.
+        now_ms = max(now_ms, self.landmark_ms)
+        return total * decay_weight(self.landmark_ms, now_ms, half_life_ms)
 
     def quantile(self, q: float) -> float | None:
         """The value below which a share ``q`` of the (weighted) samples lie."""

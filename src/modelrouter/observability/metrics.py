@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter as Tally
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from modelrouter.errors import (
@@ -107,6 +107,52 @@ class _SinkCollector(Collector):
         yield family
 
 
+_CIRCUIT_LEVEL: Final = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class _SignalCollector(Collector):
+    """Circuit state, headroom and latency per deployment, read from the live
+    signals at scrape time (the same report ``GET /v1/signals`` answers)."""
+
+    def __init__(self) -> None:
+        self._read: Callable[[], list[dict[str, Any]]] | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        circuit = GaugeMetricFamily(
+            "modelrouter_circuit_state",
+            "Circuit of each deployment with signals: 0 closed, 1 half-open, 2 open.",
+            labels=["deployment", "reason"],
+        )
+        requests = GaugeMetricFamily(
+            "modelrouter_headroom_requests",
+            "Requests this instance may still send in the current minute (rpm limits).",
+            labels=["deployment"],
+        )
+        tokens = GaugeMetricFamily(
+            "modelrouter_headroom_tokens",
+            "Tokens this instance may still send in the current minute (tpm limits).",
+            labels=["deployment"],
+        )
+        ttft = GaugeMetricFamily(
+            "modelrouter_ttft_ms",
+            "Observed time to first token (decaying estimate), by percentile.",
+            labels=["deployment", "percentile"],
+        )
+        for report in [] if self._read is None else self._read():
+            name = report["deployment"]
+            state = report["circuit"]
+            circuit.add_metric([name, state["reason"] or ""], _CIRCUIT_LEVEL[state["state"]])
+            room = report["headroom"]
+            if room["requests_left"] is not None:
+                requests.add_metric([name], room["requests_left"])
+            if room["tokens_left"] is not None:
+                tokens.add_metric([name], room["tokens_left"])
+            for percentile, value in (report["latency"]["ttft_ms"] or {}).items():
+                if value is not None:
+                    ttft.add_metric([name, percentile], float(value))
+        yield from (circuit, requests, tokens, ttft)
+
+
 def _usd(amount: Decimal) -> float:
     # The one place money becomes float: Prometheus samples are float64. Costs
     # stay Decimal everywhere else (events and the store carry exact strings);
@@ -184,8 +230,8 @@ class Metrics:
         )
         self.degraded = Counter(
             "modelrouter_degraded_decisions",
-            "Decisions routed while the store was unreachable, by what could not be checked "
-            "(stale_policy, budget_unchecked).",
+            "Decisions routed while a store was unreachable, by what could not be checked "
+            "(stale_policy, budget_unchecked, stale_signals).",
             ["reason"],
             registry=r,
         )
@@ -196,8 +242,27 @@ class Metrics:
             ["tenant"],
             registry=r,
         )
+        self.attempts = Counter(
+            "modelrouter_attempts",
+            "Reported attempts, by provider and status (ok or an error class).",
+            ["provider", "status"],
+            registry=r,
+        )
         self._sinks = _SinkCollector()
         r.register(self._sinks)
+        self._signals = _SignalCollector()
+        r.register(self._signals)
+
+    def track_signals(self, read: Callable[[], list[dict[str, Any]]]) -> None:
+        """Expose the live signals' per-deployment health (read at scrape time)."""
+        self._signals._read = read
+
+    def count_attempt(self, provider: str, status: str) -> None:
+        self.attempts.labels(provider, status).inc()
+
+    def count_stale_signals(self) -> None:
+        """A decision routed on a signal view older than the configured bound."""
+        self.degraded.labels(reason="stale_signals").inc()
 
     # -- routing ---------------------------------------------------------------------
 

@@ -118,12 +118,20 @@ class BudgetStore(Protocol):
         without reserving anything."""
 
     def settle(
-        self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
+        self,
+        tenant: str,
+        keys: Sequence[str],
+        reservation_id: str,
+        actual: Decimal,
+        *,
+        release: str | None = None,
     ) -> bool:
         """Add ``actual`` to spend and drop the reservation. Idempotent: False
         when this reservation was settled before (nothing changes). An id with
         no reservation (an attempt's ``settlement_id``) is settled once all
-        the same, in the windows ``keys`` names."""
+        the same, in the windows ``keys`` names. ``release`` drops that
+        reservation in the same step (the decision's, when its last attempt
+        settles), so spend and reservation never count one cost twice."""
 
     def release(self, tenant: str, reservation_id: str) -> bool:
         """Drop a reservation without adding to spend (its attempts settled

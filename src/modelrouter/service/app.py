@@ -22,9 +22,24 @@ from modelrouter.observability.sinks import sink_from_env
 from modelrouter.observability.sinks.jsonl import JsonLinesSink
 from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
+from modelrouter.policy.budgets import BudgetStore
 from modelrouter.service.errors import error_body, install_error_handlers
-from modelrouter.service.routes import catalog, decisions, health, keys, policies, routing
+from modelrouter.service.routes import (
+    attempts,
+    catalog,
+    decisions,
+    health,
+    keys,
+    policies,
+    routing,
+    signals,
+)
 from modelrouter.service.state import DEFAULT_MAX_REQUEST_SECONDS, ServiceState
+from modelrouter.signals.live import SignalStore
+from modelrouter.signals.memory import MemorySignals
+from modelrouter.signals.redis import DEFAULT_REFRESH_MS, DEFAULT_STALE_AFTER_MS, RedisSignals
+from modelrouter.signals.redis_budgets import RedisBudgetStore
+from modelrouter.store.budgets import SqlBudgetStore
 from modelrouter.store.database import create_engine_for, data_dir, upgrade
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
@@ -141,7 +156,10 @@ def build_state(
     # Each request allocates thousands of short-lived objects and makes no
     # cycles worth chasing often: collect young objects far less eagerly.
     gc.set_threshold(50_000, 20, 20)
+    signals, budgets = _live_stores(engine)
     return ServiceState(
+        signals=signals,
+        budgets=budgets,
         engine=engine,
         repository=repository,
         keys=KeyStore(engine),
@@ -155,6 +173,32 @@ def build_state(
             os.environ.get("MODELROUTER_MAX_REQUEST_SECONDS", DEFAULT_MAX_REQUEST_SECONDS)
         ),
     )
+
+
+def _live_stores(engine: Any) -> tuple[SignalStore, BudgetStore]:
+    """The signal store and the budget ledger the environment asks for:
+    ``MODELROUTER_REDIS_URL`` shares signals through Redis, and
+    ``MODELROUTER_BUDGET_LEDGER=redis`` moves the ledger there too."""
+    url = os.environ.get("MODELROUTER_REDIS_URL", "").strip()
+    prefix = os.environ.get("MODELROUTER_REDIS_PREFIX", "modelrouter").strip() or "modelrouter"
+    ledger = os.environ.get("MODELROUTER_BUDGET_LEDGER", "sql").strip().lower() or "sql"
+    if ledger not in ("sql", "redis"):
+        raise SystemExit(f"MODELROUTER_BUDGET_LEDGER must be sql or redis, not {ledger!r}")
+    if ledger == "redis" and not url:
+        raise SystemExit("MODELROUTER_BUDGET_LEDGER=redis needs MODELROUTER_REDIS_URL")
+    if not url:
+        return MemorySignals(), SqlBudgetStore(engine)
+    signals = RedisSignals.from_url(
+        url,
+        prefix=prefix,
+        refresh_ms=int(os.environ.get("MODELROUTER_SIGNALS_REFRESH_MS", DEFAULT_REFRESH_MS)),
+        stale_after_ms=int(
+            os.environ.get("MODELROUTER_SIGNALS_STALE_AFTER_MS", DEFAULT_STALE_AFTER_MS)
+        ),
+    ).start()
+    if ledger == "redis":
+        return signals, RedisBudgetStore.from_url(url, prefix=prefix)
+    return signals, SqlBudgetStore(engine)
 
 
 def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
@@ -183,7 +227,7 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     )
     app.state.service = state
     install_error_handlers(app)
-    for module in (routing, decisions, policies, keys, catalog, health):
+    for module in (routing, attempts, decisions, signals, policies, keys, catalog, health):
         app.include_router(module.router)
     limit = (
         state.max_body_bytes

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -15,11 +15,15 @@ from modelrouter.catalog.index import Catalog
 from modelrouter.observability.events import EventSink
 from modelrouter.observability.metrics import Metrics
 from modelrouter.observability.tracing import shutdown_tracing
+from modelrouter.policy.budgets import BudgetStore
 from modelrouter.policy.document import PolicyDocument
 from modelrouter.router import Router
 from modelrouter.service.policy_cache import PolicyCache
 from modelrouter.signals.calibration import CalibrationLog
 from modelrouter.signals.learner import OutputLearner
+from modelrouter.signals.live import SignalStore
+from modelrouter.signals.memory import MemorySignals
+from modelrouter.store.attempts import AttemptLog
 from modelrouter.store.budgets import SqlBudgetStore
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
@@ -78,12 +82,27 @@ class ServiceState:
     # Decisions being routed now, by id: a retry that arrives meanwhile waits for the first.
     routing: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     policies: PolicyCache | None = None
+    # Live signals (in process unless MODELROUTER_REDIS_URL names a shared store)
+    # and the budget ledger (the database unless MODELROUTER_BUDGET_LEDGER=redis).
+    signals: SignalStore = field(default_factory=MemorySignals)
+    budgets: BudgetStore | None = None
+    attempts: AttemptLog | None = None
     _router: Router | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.policies is None:
             self.policies = PolicyCache(self.repository).start()
+        if self.budgets is None:
+            self.budgets = SqlBudgetStore(self.engine)
+        if self.attempts is None:
+            self.attempts = AttemptLog(self.engine)
+        self.metrics.track_signals(lambda: self.signals.health(self.catalog, datetime.now(UTC)))
+
+    @property
+    def attempt_log(self) -> AttemptLog:
+        assert self.attempts is not None
+        return self.attempts
 
     @property
     def policy_cache(self) -> PolicyCache:
@@ -102,8 +121,9 @@ class ServiceState:
                     platform,
                     learner=self.learner,
                     calibration=self.calibration,
-                    budgets=SqlBudgetStore(self.engine),
+                    budgets=self.budgets,
                     reservation_ttl=timedelta(seconds=self.max_request_seconds),
+                    signals=self.signals,
                 )
                 self._router = current
             return current
@@ -127,6 +147,7 @@ class ServiceState:
 
     def close(self) -> None:
         self.policy_cache.close()
+        self.signals.close()
         self.writer.close()
         self.events.close()
         shutdown_tracing()

@@ -76,12 +76,20 @@ class MemoryBudgetStore:
             )
 
     def settle(
-        self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
+        self,
+        tenant: str,
+        keys: Sequence[str],
+        reservation_id: str,
+        actual: Decimal,
+        *,
+        release: str | None = None,
     ) -> bool:
         with self._lock:
             if reservation_id in self._settled:
                 return False
             self._settled.add(reservation_id)
+            if release is not None:
+                self._reservations.pop(release, None)
             reservation = self._reservations.pop(reservation_id, None)
             # An expired reservation still settles: the money was spent.
             for key in reservation.keys if reservation else tuple(dict.fromkeys(keys)):

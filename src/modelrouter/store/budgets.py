@@ -102,15 +102,26 @@ class SqlBudgetStore:
             )
 
     def settle(
-        self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
+        self,
+        tenant: str,
+        keys: Sequence[str],
+        reservation_id: str,
+        actual: Decimal,
+        *,
+        release: str | None = None,
     ) -> bool:
         try:
-            return self._settle(tenant, keys, reservation_id, actual)
+            return self._settle(tenant, keys, reservation_id, actual, release)
         except _ClaimedElsewhere:
             return False
 
     def _settle(
-        self, tenant: str, keys: Sequence[str], reservation_id: str, actual: Decimal
+        self,
+        tenant: str,
+        keys: Sequence[str],
+        reservation_id: str,
+        actual: Decimal,
+        release: str | None,
     ) -> bool:
         """Exactly once under any concurrency, across processes: the settlement
         first claims the reservation (an update from unsettled to settled, or an
@@ -152,6 +163,12 @@ class SqlBudgetStore:
                 if len(claimed) < len(windows):
                     # Another settlement holds some of the windows: undo this half-made claim.
                     raise _ClaimedElsewhere
+            if release is not None:
+                connection.execute(
+                    update(BudgetReservation)
+                    .where(BudgetReservation.id == release, BudgetReservation.settled == 0)
+                    .values(settled=1)
+                )
             for key in sorted(claimed):
                 self._lock_spend(connection, tenant, key)
                 spent = connection.execute(

@@ -124,6 +124,23 @@ class InferenceRequest(Base):
     )
 
 
+class DecisionAttempt(Base):
+    """One attempt of a decision, as the gateway reported it: once per attempt id."""
+
+    __tablename__ = "decision_attempts"
+
+    decision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployment: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(40))  # "ok" or an error class
+    final: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    # The attempt's priced cost (``ActualCost.to_dict``), its usage source and report.
+    cost: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
+    report: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
 class Tenant(Base):
     __tablename__ = "tenants"
 

@@ -10,17 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from modelrouter.bounds import Amount, Name, Timestamp
-from modelrouter.observability.events import outcome_event
-from modelrouter.observability.tracing import record_cost, span
-from modelrouter.pricing.extract import extract_usage
-from modelrouter.pricing.usage import Usage
 from modelrouter.routing.replay import replay
-from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
+from modelrouter.service.auth import authenticate, can_see_tenant, not_found, state_of
 from modelrouter.service.catalogs import REPLAY_RETRY_AFTER_SECONDS, replays_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_body, error_response, json_response
 from modelrouter.store.keys import Principal
-from modelrouter.store.repository import decision_row
-from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["decisions"])
 
@@ -75,7 +69,7 @@ def _retry_later(status: int, code: str, message: str, seconds: int) -> Response
     )
 
 
-def _tenant_scope(principal: Principal) -> str | None:
+def tenant_scope(principal: Principal) -> str | None:
     """The tenant a key's reads are filtered by, in the query itself (None: all)."""
     return principal.tenant_id if principal.role == "tenant" else None
 
@@ -121,19 +115,7 @@ class Outcome(BaseModel):
         return "estimated" if self.usage is None else "measured"
 
 
-def _estimated_usage(plan: RoutingPlan, deployment: str | None) -> Usage:
-    """The usage the plan expected of the hop that served."""
-    served = deployment or plan.primary.deployment
-    hop = next((c for c in plan.chain if c.deployment == served), None)
-    if hop is None:
-        return Usage()  # not a hop of the plan: ``Router.record_outcome`` says which are
-    return Usage(
-        input_tokens=hop.estimate.input_tokens,
-        output_tokens=hop.estimate.expected_output_tokens,
-    )
-
-
-def _not_stored_yet(decision_id: str) -> Response:
+def not_stored_yet(decision_id: str) -> Response:
     return _retry_later(
         503,
         "decision_not_stored_yet",
@@ -143,93 +125,6 @@ def _not_stored_yet(decision_id: str) -> Response:
     )
 
 
-@router.post(
-    "/v1/decisions/{decision_id}/outcome",
-    responses=OUTCOME_RESPONSES,
-    response_class=JSONResponse,
-)
-def record_outcome(
-    decision_id: DecisionId,
-    body: Outcome,
-    http: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
-) -> Response:
-    """Settle a decision: its exact cost (idempotent: a repeated report
-    answers the first cost and changes nothing).
-
-    A decision is routed by one instance and stored by its writer a moment
-    later, so an outcome sent to another instance may arrive first. An unknown
-    id is answered by what it could be:
-
-    - not ``dec_`` and 24 lowercase hex digits: no decision can have it; 404 at
-      once, without reading the store;
-    - routed by this instance and not stored yet: its row is written now (the
-      insert skips it if the writer got there first) and the outcome settled;
-    - well formed, and known to neither the store nor this instance: it may be
-      in flight from another instance; 503 ``decision_not_stored_yet`` with
-      Retry-After, and nothing is settled. An id is a hash, so one that was
-      never routed cannot be told from one in flight: it answers 503 each time,
-      and the gateway's bounded retries end it. Retry on 503, never on 404.
-    """
-    require(principal, "admin", "gateway")
-    if DECISION_ID.fullmatch(decision_id) is None:
-        raise not_found(f"decision {decision_id}")
-    state = state_of(http)
-    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
-    if stored is not None and stored.actual_cost is not None:
-        return json_response(
-            {"decision_id": decision_id, "actual_cost": stored.actual_cost, "duplicate": True}
-        )
-    plan = state.recent.get(decision_id)
-    if stored is None:
-        if plan is None or not can_see_tenant(principal, plan.tenant_id):
-            return _not_stored_yet(decision_id)
-        # Routed here, still on its way to the database: store it now rather
-        # than wait on the writer with a worker held.
-        state.repository.save_decisions([decision_row(plan)])
-    elif plan is None:
-        plan = RoutingPlan.from_dict(stored.plan)
-    if not can_see_tenant(principal, plan.tenant_id):
-        raise not_found(f"decision {decision_id}")
-    source = body.source
-    usage = (
-        _estimated_usage(plan, body.deployment)
-        if body.usage is None
-        else extract_usage(body.usage, body.api).usage
-    )
-    with span("outcome", decision=decision_id, deployment=body.deployment) as current:
-        cost = state.router().record_outcome(
-            plan, usage, deployment=body.deployment, learn=source in TEACHING_SOURCES
-        )
-        record_cost(current, cost)
-    report = body.model_dump(
-        mode="json", exclude={"usage", "api", "usage_source"}, exclude_none=True
-    )
-    try:
-        payload, new = state.repository.record_outcome(
-            decision_id, cost, report, usage_source=source
-        )
-    except LookupError:
-        return _not_stored_yet(decision_id)
-    answer: dict[str, Any] = {
-        "decision_id": decision_id,
-        "actual_cost": payload,
-        "duplicate": not new,
-    }
-    if new:
-        tenant_policy, _ = state.tenant_policy(plan.tenant_id)
-        over = state.router().over_budget(plan, tenant_policy)
-        state.metrics.observe_outcome(plan, cost)
-        event = outcome_event(plan, cost, body.deployment)
-        if over:
-            # Spent is spent: shown on the answer, counted, and carried by the event.
-            answer["over_budget"] = over
-            event["over_budget"] = over
-            state.metrics.count_over_budget(plan)
-        state.events.publish(event)
-    return json_response(answer)
-
-
 @router.get("/v1/decisions/{decision_id}", responses=ERROR_RESPONSES)
 def get_decision(
     decision_id: DecisionId, http: Request, principal: Annotated[Principal, Depends(authenticate)]
@@ -237,7 +132,7 @@ def get_decision(
     """A decision and its cost. For a tenant key another tenant's decision is
     not read at all: it answers exactly what a missing one answers."""
     state = state_of(http)
-    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
+    stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
     if stored is None:
         plan = state.recent.get(decision_id)
         if plan is None or not can_see_tenant(principal, plan.tenant_id):
@@ -245,7 +140,13 @@ def get_decision(
         return {"decision": plan.to_dict(), "actual_cost": None, "status": "routed"}
     if not can_see_tenant(principal, stored.tenant_id):
         raise not_found(f"decision {decision_id}")
-    return {"decision": stored.plan, "actual_cost": stored.actual_cost, "status": stored.status}
+    attempts = [a.to_dict() for a in state.attempt_log.attempts(decision_id)]
+    return {
+        "decision": stored.plan,
+        "actual_cost": stored.actual_cost,
+        "status": stored.status,
+        "attempts": attempts,
+    }
 
 
 @router.get("/v1/decisions", responses=ERROR_RESPONSES)
@@ -290,7 +191,7 @@ def replay_decision(
     replays run at once, and one more answers 429 ``replay_busy`` with
     Retry-After instead of waiting."""
     state = state_of(http)
-    stored = state.repository.load_decision(decision_id, tenant=_tenant_scope(principal))
+    stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
     if stored is None or not can_see_tenant(principal, stored.tenant_id):
         raise not_found(f"decision {decision_id}")
     replays = replays_of(http.app.state)

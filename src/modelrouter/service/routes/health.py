@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -23,7 +24,8 @@ def healthz() -> dict[str, Any]:
 def readyz(http: Request) -> JSONResponse:
     """Ready when the database answers and a catalog is loaded; ``degraded``
     (still 200: routing goes on under the policies last read, decisions go to
-    the spool) while the database is unreachable."""
+    the spool) while the database is unreachable, or while the shared signal
+    store is (routing goes on with the last signals, each decision says so)."""
     state = state_of(http)
     checks: dict[str, Any] = {"catalog": state.catalog.version}
     try:
@@ -37,7 +39,17 @@ def readyz(http: Request) -> JSONResponse:
         checks["policies"] = (
             f"as last read; the store has been unreachable since {stale.isoformat()}"
         )
-    ready = checks["database"] == "ok" and stale is None
+    view = state.signals.view(state.catalog, datetime.now(UTC))
+    if view.age_ms is not None or view.stale:
+        if not view.stale:
+            checks["signals"] = "ok"
+        elif view.age_ms is None:
+            checks["signals"] = "the shared signal store has not answered since start-up"
+        else:
+            checks["signals"] = (
+                f"as last read, {view.age_ms} ms old: the shared signal store is not answering"
+            )
+    ready = checks["database"] == "ok" and stale is None and not view.stale
     return JSONResponse({"status": "ready" if ready else "degraded", **checks})
 
 

@@ -26,7 +26,7 @@ from modelrouter.observability.tracing import record_plan, span
 from modelrouter.policy.document import PolicyDocument
 from modelrouter.request.model import RouteRequest
 from modelrouter.router import new_request_id
-from modelrouter.routing.planner import decision_id_for
+from modelrouter.routing.planner import PlanInputs, decision_id_for
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
 from modelrouter.store.keys import Principal
@@ -91,6 +91,8 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
     state.metrics.observe_decision(plan, time.perf_counter() - started)
     if stale is not None:
         state.metrics.count_stale_policy()
+    if isinstance(plan.inputs, PlanInputs) and plan.inputs.signals_stale:
+        state.metrics.count_stale_signals()
     return plan
 
 
