@@ -30,7 +30,14 @@ def free_port() -> int:
 class Server:
     """``modelrouter serve`` on a free port, with its data under ``data_dir``."""
 
-    def __init__(self, data_dir: Path, database_url: str, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.workers = workers
@@ -40,6 +47,7 @@ class Server:
             "MODELROUTER_DATABASE_URL": database_url,
         }
         self.env.pop("MODELROUTER_NATS_URL", None)
+        self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

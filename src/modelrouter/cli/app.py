@@ -12,6 +12,7 @@ from modelrouter.cli.policy import app as policy_app
 from modelrouter.cli.replay import replay_command
 from modelrouter.cli.route import route_command
 from modelrouter.cli.serve import serve_command
+from modelrouter.cli.signals import signals_command
 
 __all__ = ["app"]
 
@@ -30,3 +31,4 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.command("serve")(serve_command)
+app.command("signals")(signals_command)

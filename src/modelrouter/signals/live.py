@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ from modelrouter.feedback.view import (
     Headroom,
     LatencySummary,
     iso_ms,
+    samples_of,
     signals_of,
     summarise,
 )
@@ -92,9 +93,19 @@ def reset_at_ms(observation: Observation) -> int | None:
     """The latest "not before" the attempt carries: the body's, the headers'."""
     found = [observation.reset_at_ms] if observation.reset_at_ms is not None else []
     limits = observation.limits
-    if limits is not None and limits.reset_after_s is not None:
-        found.append(observation.at_ms + int(limits.reset_after_s * 1000))
+    if limits is not None:
+        after = limits.reset_after_s
+        if after is None and observation.error_class in _LIMITED:
+            # Refused for a limit without saying which window ran out: the
+            # latest reset the headers give is when it can be tried again.
+            windows = [r for r in (limits.requests_reset_s, limits.tokens_reset_s) if r is not None]
+            after = max(windows, default=None)
+        if after is not None:
+            found.append(observation.at_ms + int(after * 1000))
     return max(found) if found else None
+
+
+_LIMITED = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.QUOTA_EXHAUSTED})
 
 
 class SignalStore(Protocol):
@@ -158,6 +169,9 @@ class LiveView(Mapping[str, DeploymentSignals]):
         return sum(1 for _ in self)
 
 
+_UNSEEN = DeploymentState()
+
+
 class LocalSignals:
     """The local view both backends answer from; subclasses say how headroom
     is counted and where observations go."""
@@ -183,17 +197,22 @@ class LocalSignals:
 
     def _summary(self, key: str, state: DeploymentState, now_ms: int) -> LatencySummary | None:
         cached = self._summaries.get(key)
-        if cached is not None and cached[0] == state.version:
-            return cached[1]
-        summary = summarise(state, now_ms, self.half_life_ms)
-        self._summaries[key] = (state.version, summary)
-        return summary
+        if cached is None or cached[0] != state.version:
+            cached = (state.version, summarise(state, now_ms, self.half_life_ms))
+            self._summaries[key] = cached
+        summary = cached[1]
+        if summary is None:
+            return None
+        # The percentiles change only with the histograms; the sample count also with time.
+        return replace(summary, samples=samples_of(state, now_ms, self.half_life_ms))
 
     def signals(self, deployment: Deployment, now_ms: int) -> DeploymentSignals | None:
         with self._lock:
             state = self._states.get(deployment.id)
             if state is None:
-                return None
+                if deployment.rpm is None and deployment.tpm is None:
+                    return None
+                state = _UNSEEN  # nothing observed, but a limit to count against
             latency = self._summary(deployment.id, state, now_ms)
             headroom = self._headroom(deployment, state, now_ms)
             return signals_of(state, latency, headroom, now_ms, self.rules, self.probe_share)
