@@ -18,7 +18,15 @@ from modelrouter.feedback.headroom import ProviderView
 from modelrouter.feedback.latency import Histogram, decimal_of
 from modelrouter.types import DeploymentSignals
 
-__all__ = ["DeploymentState", "Headroom", "LatencySummary", "iso_ms", "signals_of", "summarise"]
+__all__ = [
+    "DeploymentState",
+    "Headroom",
+    "LatencySummary",
+    "iso_ms",
+    "samples_of",
+    "signals_of",
+    "summarise",
+]
 
 
 def iso_ms(ms: int) -> str:
@@ -52,15 +60,21 @@ def summarise(state: DeploymentState, now_ms: int, half_life_ms: int) -> Latency
     ttft = tuple(decimal_of(state.ttft.quantile(q), "0.1") for q in (0.5, 0.9, 0.99))
     # The slow tail of a speed is its low end: p90 is the speed 90 % of replies reach.
     speed = tuple(_speed(state.speed.quantile(q)) for q in (0.5, 0.1, 0.01))
+    return LatencySummary(
+        (ttft[0], ttft[1], ttft[2]),
+        (speed[0], speed[1], speed[2]),
+        samples_of(state, now_ms, half_life_ms),
+    )
+
+
+def samples_of(state: DeploymentState, now_ms: int, half_life_ms: int) -> Decimal | None:
+    """The decayed sample count behind the percentiles. Unlike them it changes
+    with time alone, so a summary kept from an earlier read is brought up to now."""
     samples = max(
         state.ttft.effective_samples(now_ms, half_life_ms),
         state.speed.effective_samples(now_ms, half_life_ms),
     )
-    return LatencySummary(
-        (ttft[0], ttft[1], ttft[2]),
-        (speed[0], speed[1], speed[2]),
-        decimal_of(samples, "0.01"),
-    )
+    return decimal_of(samples, "0.01")
 
 
 _SLOWEST = Decimal("0.01")
