@@ -26,6 +26,8 @@ INTENDED = {
     "replay", "ReplayResult",
     # after inference
     "Usage", "ActualCost", "extract_usage", "ExtractedUsage",
+    "Attempt", "ErrorClass", "ProviderError", "classify", "RateLimitHeaders",
+    "parse_rate_limit_headers",
     # the error tree
     "ModelRouterError", "InvalidInputError", "CatalogError", "PolicyError",
     "UnknownModelError", "NoRouteError", "BudgetExceeded", "UnknownPriceError",

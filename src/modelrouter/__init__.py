@@ -9,6 +9,10 @@ The library's whole public surface is here::
     plan = router.route(RouteRequest(model="gpt-4o", input_tokens=2000, max_output_tokens=500))
     cost = router.record_outcome(plan, Usage(input_tokens=2000, output_tokens=312))
     assert replay(plan.snapshot, router.catalog).matched
+
+Each attempt of a decision is reported with ``Router.record_attempt(plan,
+Attempt(...))``: a failed one (an ``ErrorClass``, or what ``classify`` reads
+from the provider's answer) moves the deployment's circuit.
 """
 
 from modelrouter.catalog.index import Catalog
@@ -28,6 +32,9 @@ from modelrouter.errors import (
     UnknownModelError,
     UnknownPriceError,
 )
+from modelrouter.feedback.attempt import Attempt
+from modelrouter.feedback.classify import ErrorClass, ProviderError, classify
+from modelrouter.feedback.ratelimits import RateLimitHeaders, parse_rate_limit_headers
 from modelrouter.policy.budgets import BudgetStore
 from modelrouter.policy.document import PolicyDocument, parse_policy
 from modelrouter.policy.effective import PolicyStack
@@ -52,6 +59,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActualCost",
+    "Attempt",
     "BackendError",
     "BudgetExceeded",
     "BudgetStore",
@@ -62,6 +70,7 @@ __all__ = [
     "CostEstimate",
     "Deployment",
     "DeploymentSignals",
+    "ErrorClass",
     "ExtractedUsage",
     "Feature",
     "InvalidInputError",
@@ -70,6 +79,8 @@ __all__ = [
     "PolicyDocument",
     "PolicyError",
     "PolicyStack",
+    "ProviderError",
+    "RateLimitHeaders",
     "Rejection",
     "RejectionCode",
     "ReplayMismatchError",
@@ -85,7 +96,9 @@ __all__ = [
     "Usage",
     "Weights",
     "__version__",
+    "classify",
     "extract_usage",
     "parse_policy",
+    "parse_rate_limit_headers",
     "replay",
 ]

@@ -195,3 +195,31 @@ def test_bad_attempts_are_refused_with_the_field(
     state.writer.flush()
     stored = client.get(f"/v1/decisions/{plan['decision_id']}", headers=keys["gateway"]).json()
     assert stored["attempts"] == [] and stored["actual_cost"] is None
+
+
+def test_a_tenant_overlay_may_not_set_health(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    refused = client.put(
+        "/v1/tenants/acme/policy",
+        json={"health": {"consecutive_failures": 100}},
+        headers=keys["admin"],
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "health"
+    platform = client.put(
+        "/v1/platform/policy",
+        json={"health": {"consecutive_failures": 1}},
+        headers=keys["admin"],
+    )
+    assert platform.status_code == 200, platform.text
+    plan = routed(client, keys["gateway"])
+    primary = plan["primary"]["deployment"]
+    attempts(
+        client,
+        keys["gateway"],
+        plan["decision_id"],
+        {"deployment": primary, "status": "server_error"},
+    )
+    # One failure opens it under the platform's setting.
+    assert routed(client, keys["gateway"])["primary"]["deployment"] != primary

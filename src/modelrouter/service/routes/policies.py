@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from modelrouter.bounds import Name, Timestamp
+from modelrouter.errors import InvalidInputError
 from modelrouter.money import exact_str
 from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import parse_policy
@@ -75,6 +76,12 @@ def put_tenant_policy(
     require(principal, "admin")
     state = state_of(http)
     policy = parse_policy(document, source=f"tenant {tenant_id} policy")
+    if "health" in document:
+        # Circuits are shared by every tenant: only the platform sets when they open.
+        raise InvalidInputError(
+            "health settings belong to the platform policy; a tenant overlay may not set them",
+            field="health",
+        )
     current = state.repository.get_tenant_policy(tenant_id)
     expected = _revision(if_match)
     if current is not None and expected is None:
