@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modelrouter.catalog.index import Catalog
+from modelrouter.catalog.model import Deployment
 from modelrouter.errors import (
     BudgetExceeded,
     CatalogVersionError,
@@ -18,6 +19,7 @@ from modelrouter.errors import (
     NoRouteError,
 )
 from modelrouter.feedback.attempt import Attempt
+from modelrouter.feedback.classify import ErrorClass
 from modelrouter.money import ZERO, exact_str
 from modelrouter.policy.budgets import (
     DEFAULT_RESERVATION_TTL,
@@ -39,10 +41,10 @@ from modelrouter.routing.planner import PlanInputs, plan
 from modelrouter.routing.replay import ReplayResult, replay
 from modelrouter.signals.budgets import MemoryBudgetStore
 from modelrouter.signals.calibration import CalibrationLog, CalibrationRecord
-from modelrouter.signals.learner import OutputLearner
+from modelrouter.signals.learner import InputCorrection, OutputLearner
 from modelrouter.signals.live import Observation, SignalStore, to_ms
 from modelrouter.signals.memory import MemorySignals
-from modelrouter.types import DeploymentSignals, RoutingPlan
+from modelrouter.types import Candidate, DeploymentSignals, RoutingPlan
 
 __all__ = ["DEFAULT_TENANT", "Router", "new_request_id"]
 
@@ -92,11 +94,13 @@ class Router:
         budgets: BudgetStore | None = None,
         reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
         signals: SignalStore | None = None,
+        input_correction: InputCorrection | None = None,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
         self._clock = clock
         self.learner = learner or OutputLearner()
+        self.input_correction = input_correction or InputCorrection()
         self.calibration = calibration or CalibrationLog()
         self.budgets = budgets if budgets is not None else MemoryBudgetStore()
         self.reservation_ttl = reservation_ttl
@@ -157,6 +161,9 @@ class Router:
                 now=now,
                 learned_output_tokens=learned,
                 assigned_id=None if valid.request_id else new_request_id(),
+                input_scale=None
+                if valid.messages is None
+                else self.input_correction.scale(valid.model),
             ),
             catalog=self.catalog,
             policy=self._stack(tenant_policy),
@@ -327,6 +334,8 @@ class Router:
                 deployment, estimate.input_tokens + estimate.expected_output_tokens, now
             )
         self.signals.observe(_observation(attempt, now))
+        if attempt.error_class is ErrorClass.CONTEXT_WINDOW_EXCEEDED:
+            self._learn_overflow(plan, hop, deployment)
         if attempt.ok and attempt.teaches and attempt.usage is not None and cost is not None:
             self.learner.observe(plan.model, attempt.usage.output_tokens)
             self.calibration.add(
@@ -338,6 +347,18 @@ class Router:
                 )
             )
         return cost
+
+    def _learn_overflow(self, plan: RoutingPlan, hop: Candidate, deployment: Deployment) -> None:
+        """A prompt planned to fit did not: the estimate of its tokens was low."""
+        request = getattr(plan.inputs, "request", None)
+        if request is None or request.input_exact or deployment.context_window is None:
+            return
+        self.input_correction.observe_overflow(
+            plan.model,
+            hop.estimate.input_tokens,
+            deployment.context_window,
+            request.max_output_tokens,
+        )
 
     def over_budget(
         self, plan: RoutingPlan, tenant_policy: PolicyDocument | None = None

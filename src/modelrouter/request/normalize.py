@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any, cast
 
 from modelrouter.catalog.model import Feature
@@ -54,6 +54,8 @@ class NormalizedRequest:
     max_latency_ms: Decimal | None = None
     min_output_tokens_per_s: Decimal | None = None
     latency_percentile: Percentile | None = None
+    # Estimated input was scaled by this, learned from prompts that did not fit.
+    input_scale: Decimal | None = None
 
     def price_context(self) -> dict[str, str]:
         return price_context(self.service_tier)
@@ -124,6 +126,7 @@ class NormalizedRequest:
             max_latency_ms=_decimal(raw.get("max_latency_ms")),
             min_output_tokens_per_s=_decimal(raw.get("min_output_tokens_per_s")),
             latency_percentile=_percentile(raw.get("latency_percentile")),
+            input_scale=_decimal(raw.get("input_scale")),
         )
 
 
@@ -159,15 +162,21 @@ def normalize(
     now: datetime,
     learned_output_tokens: int | None = None,
     assigned_id: str | None = None,
+    input_scale: Decimal | None = None,
 ) -> NormalizedRequest:
     """``now`` fills a missing timestamp, ``learned_output_tokens`` a missing
     output hint and ``assigned_id`` a missing request id: the caller reads the
     clock, what was learned and a fresh id, not us."""
     require = set(request.require)
     digest = None
+    scale = None
     if request.messages is not None:
         input_tokens, has_image = estimate_tokens(request.messages)
         exact = False
+        if input_scale is not None and input_scale > 1:
+            # The estimate has fallen short for this model before: scale it up, on the record.
+            scale = input_scale
+            input_tokens = int((Decimal(input_tokens) * scale).to_integral_value(ROUND_CEILING))
         digest = messages_digest(request.messages)
         if has_image:
             require.add(Feature.VISION)
@@ -214,4 +223,5 @@ def normalize(
         max_latency_ms=request.max_latency_ms,
         min_output_tokens_per_s=request.min_output_tokens_per_s,
         latency_percentile=request.latency_percentile,
+        input_scale=scale,
     )

@@ -20,7 +20,7 @@ from modelrouter.policy.document import PolicyDocument
 from modelrouter.router import Router
 from modelrouter.service.policy_cache import PolicyCache
 from modelrouter.signals.calibration import CalibrationLog
-from modelrouter.signals.learner import OutputLearner
+from modelrouter.signals.learner import InputCorrection, OutputLearner
 from modelrouter.signals.live import SignalStore
 from modelrouter.signals.memory import MemorySignals
 from modelrouter.store.attempts import AttemptLog
@@ -78,6 +78,7 @@ class ServiceState:
     max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
     learner: OutputLearner = field(default_factory=OutputLearner)
     calibration: CalibrationLog = field(default_factory=CalibrationLog)
+    input_correction: InputCorrection = field(default_factory=InputCorrection)
     recent: RecentPlans = field(default_factory=RecentPlans)
     # Decisions being routed now, by id: a retry that arrives meanwhile waits for the first.
     routing: dict[str, asyncio.Future[None]] = field(default_factory=dict)
@@ -121,6 +122,7 @@ class ServiceState:
                     platform,
                     learner=self.learner,
                     calibration=self.calibration,
+                    input_correction=self.input_correction,
                     budgets=self.budgets,
                     reservation_ttl=timedelta(seconds=self.max_request_seconds),
                     signals=self.signals,
