@@ -1,6 +1,7 @@
 """Routes per second and latency through the HTTP service, over loopback.
 
     .venv/bin/python -m benchmarks.http [--seconds S] [--postgres URL]
+        [--backends sqlite postgresql] [--redis URL] [--observe]
 
 Starts ``modelrouter serve`` (uvicorn) with 1 and 2 workers, on SQLite and on
 a fresh PostgreSQL database, and drives ``POST /v1/route`` from this process
@@ -9,6 +10,11 @@ from ``wrk`` (Debian's package; a C load generator, every request with its own
 request id) when it is installed, else from httpx in this process (much more
 costly for the client). Prints routes/s and latency p50/p90/p99 in ms. Client
 and server share this machine's 2 cores: the figures include the client's cost.
+
+``--redis URL`` runs each backend a second time with the live signals shared
+through that Redis; ``--observe`` reports a served attempt (latency, usage)
+for every hop of a warm-up plan first, so each route reads live signals for
+its candidates.
 """
 
 from __future__ import annotations
@@ -151,12 +157,36 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
 
 
+def observe(url: str, key: str) -> None:
+    """Teach every worker latency for each hop of the benchmark's plans."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for index in range(40):
+            plan = client.post("/v1/route", json={**BODY, "request_id": f"warm-{index}"}).json()
+            hops = [plan["primary"], *plan["fallbacks"]]
+            for position, hop in enumerate(hops):
+                client.post(
+                    f"/v1/decisions/{plan['decision_id']}/attempts",
+                    json={
+                        "attempt_id": str(position),
+                        "deployment": hop["deployment"],
+                        "status": "ok",
+                        "final": position == len(hops) - 1,
+                        "ttft_ms": 200 + 50 * position,
+                        "latency_ms": 2200 + 50 * position,
+                        "usage": {"input_tokens": 2000, "output_tokens": 300},
+                    },
+                )
+
+
 def run_backend(
     label: str,
     env: dict[str, str],
     seconds: float,
     workers_list: tuple[int, ...] = (1, 2),
     concurrencies: tuple[int, ...] = (1, 16, 64),
+    *,
+    learn: bool = False,
 ) -> None:
     key = subprocess.run(
         [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
@@ -170,6 +200,8 @@ def run_backend(
         server = start(env, workers, port)
         try:
             url = f"http://127.0.0.1:{port}"
+            if learn:
+                observe(url, key)
             asyncio.run(drive(url, key, 4, 1.0))  # warm up every worker
             for concurrency in concurrencies:
                 if shutil.which("wrk"):
@@ -197,34 +229,59 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
+    parser.add_argument("--redis", default=None, help="also run with signals shared through it")
+    parser.add_argument("--observe", action="store_true", help="report attempts first")
     args = parser.parse_args()
+    shapes = (tuple(args.workers), tuple(args.concurrency))
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         base = {**os.environ, "MODELROUTER_DATA_DIR": str(folder)}
         base.pop("MODELROUTER_NATS_URL", None)
-        run_backend(
-            "sqlite",
-            {**base, "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"},
-            args.seconds,
-            tuple(args.workers),
-            tuple(args.concurrency),
-        )
-        admin = create_engine(
-            "postgresql+psycopg://" + args.postgres.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-        )
-        name = f"modelrouter_http_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = f"{args.postgres.rsplit('/', 1)[0]}/{name}"
-            env = {**base, "MODELROUTER_DATABASE_URL": url}
-            run_backend(
-                "postgresql", env, args.seconds, tuple(args.workers), tuple(args.concurrency)
+        base.pop("MODELROUTER_REDIS_URL", None)
+        variants: list[tuple[str, dict[str, str]]] = [("", {})]
+        if args.redis:
+            prefix = f"bench-{uuid.uuid4().hex[:8]}"
+            variants.append(
+                (
+                    "+redis",
+                    {"MODELROUTER_REDIS_URL": args.redis, "MODELROUTER_REDIS_PREFIX": prefix},
+                )
             )
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        for suffix, extra in variants:
+            if "sqlite" in args.backends:
+                env = {
+                    **base,
+                    **extra,
+                    "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / f'bench{suffix}.db'}",
+                }
+                run_backend("sqlite" + suffix, env, args.seconds, *shapes, learn=args.observe)
+            if "postgresql" in args.backends:
+                run_postgres(args.postgres, {**base, **extra}, suffix, args, shapes)
+
+
+def run_postgres(
+    server: str,
+    base: dict[str, str],
+    suffix: str,
+    args: argparse.Namespace,
+    shapes: tuple[tuple[int, ...], tuple[int, ...]],
+) -> None:
+    admin = create_engine(
+        "postgresql+psycopg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    name = f"modelrouter_http_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        env = {**base, "MODELROUTER_DATABASE_URL": f"{server.rsplit('/', 1)[0]}/{name}"}
+        run_backend("postgresql" + suffix, env, args.seconds, *shapes, learn=args.observe)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -251,6 +251,8 @@ class DeploymentSignals:
     headroom_resets_at: str | None = None
     # The share of the tightest limit left (0 to 1): what ``balanced`` prefers.
     headroom: Decimal | None = None
+    # ``to_dict``'s answer, kept: a live view hands one value to many decisions.
+    _encoded: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # A speed of zero would divide by zero in the latency estimate.
@@ -291,6 +293,12 @@ class DeploymentSignals:
         return self.output_tokens_per_s
 
     def to_dict(self) -> dict[str, Any]:
+        if self._encoded is None:
+            object.__setattr__(self, "_encoded", self._to_dict())
+        assert self._encoded is not None
+        return dict(self._encoded)
+
+    def _to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ttft_ms": None if self.ttft_ms is None else exact_str(self.ttft_ms),
             "output_tokens_per_s": None

@@ -43,7 +43,7 @@ class MockProvider(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: MockProvider
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_POST(self) -> None:
         deployment = self.path.lstrip("/")
         self.rfile.read(int(self.headers.get("content-length", 0)))
         if deployment in self.server.failing:

@@ -172,6 +172,12 @@ class LiveView(Mapping[str, DeploymentSignals]):
 _UNSEEN = DeploymentState()
 
 
+# How long one computed value of a deployment's signals may serve further
+# decisions when nothing about it changed: the time-driven parts (decayed
+# sample counts, the sliding error window) move by less than this in between.
+VIEW_REUSE_MS = 50
+
+
 class LocalSignals:
     """The local view both backends answer from; subclasses say how headroom
     is counted and where observations go."""
@@ -180,6 +186,8 @@ class LocalSignals:
         self._lock = threading.Lock()
         self._states: dict[str, DeploymentState] = {}
         self._summaries: dict[str, tuple[int, LatencySummary | None]] = {}
+        # deployment -> (computed at, good until, signals): see ``signals``.
+        self._cache: dict[str, tuple[int, int, DeploymentSignals | None]] = {}
         self.configure(health or HealthPolicy())
 
     def configure(self, health: HealthPolicy) -> None:
@@ -213,14 +221,31 @@ class LocalSignals:
                 if deployment.rpm is None and deployment.tpm is None:
                     return None
                 state = _UNSEEN  # nothing observed, but a limit to count against
+            cached = self._cache.get(deployment.id)
+            if cached is not None and cached[0] <= now_ms < cached[1]:
+                return cached[2]
             latency = self._summary(deployment.id, state, now_ms)
             headroom = self._headroom(deployment, state, now_ms)
-            return signals_of(state, latency, headroom, now_ms, self.rules, self.probe_share)
+            found = signals_of(state, latency, headroom, now_ms, self.rules, self.probe_share)
+            # The same value serves the next decisions until something changes
+            # (``_touch``), the view ages, or a deadline it depends on passes.
+            until = now_ms + VIEW_REUSE_MS
+            if found is not None and found.circuit == "open":
+                until = min(until, state.circuit.open_until_ms)
+            if headroom.resets_at_ms is not None and headroom.resets_at_ms > now_ms:
+                until = min(until, headroom.resets_at_ms)
+            self._cache[deployment.id] = (now_ms, until, found)
+            return found
+
+    def _touch(self, key: str) -> None:
+        """Something about ``key`` changed: its next read is computed afresh."""
+        self._cache.pop(key, None)
 
     def apply(self, observation: Observation) -> None:
         """Apply an observation to the local view, with the pure transitions."""
         with self._lock:
             state = self._state(observation.deployment)
+            self._touch(observation.deployment)
             now = observation.at_ms
             if observation.error_class is None:
                 state.circuit = transitions.success(state.circuit, now, self.rules)

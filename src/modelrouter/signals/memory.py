@@ -63,6 +63,7 @@ class MemorySignals(LocalSignals):
             if room.tokens_left is not None and room.tokens_left < tokens:
                 return False
             self._use(state, tokens, now_ms // 1000)
+            self._touch(deployment.id)
             return True
 
     def count(self, deployment: Deployment, tokens: int, now: datetime) -> None:
@@ -70,6 +71,7 @@ class MemorySignals(LocalSignals):
             return
         with self._lock:
             self._use(self._state(deployment.id), tokens, to_ms(now) // 1000)
+            self._touch(deployment.id)
 
     def close(self) -> None:
         return None

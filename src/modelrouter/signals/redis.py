@@ -34,6 +34,8 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
@@ -180,6 +182,8 @@ class RedisSignals(LocalSignals):
         self._limited: dict[str, Deployment] = {}
         self._versions: dict[str, int] = {}
         self._last_ok_ms: int | None = None
+        # Before the first answer, the (empty) view is as old as this instance.
+        self._started_ms = int(clock() * 1000)
         self._failing = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -188,7 +192,14 @@ class RedisSignals(LocalSignals):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisSignals:
-        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # One quick retry, not redis-py's ten with backoff: a refresh against a
+        # dead server must fail fast so the view's age tells the truth.
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 1),
+        )
         return cls(client, **options)
 
     def key(self, kind: str, deployment: str) -> str:
@@ -198,7 +209,7 @@ class RedisSignals(LocalSignals):
 
     def _age(self, now_ms: int) -> tuple[int | None, bool]:
         if self._last_ok_ms is None:
-            return None, True
+            return max(now_ms - self._started_ms, 0), True
         age = max(now_ms - self._last_ok_ms, 0)
         return age, age > self.stale_after_ms
 
@@ -250,6 +261,7 @@ class RedisSignals(LocalSignals):
                 lease.largest_request = max(lease.largest_request, tokens)
                 return False
             lease.spend(tokens)
+            self._touch(deployment.id)
             return True
 
     def count(self, deployment: Deployment, tokens: int, now: datetime) -> None:
@@ -387,6 +399,7 @@ class RedisSignals(LocalSignals):
                 state.provider = _provider(pv)
                 state.version += 1
                 self._versions[d] = versions[d]
+                self._touch(d)
 
     def _renew(self, now_ms: int) -> None:
         now_s = now_ms // 1000
@@ -400,6 +413,8 @@ class RedisSignals(LocalSignals):
                 lease.grants = [
                     g for g in lease.grants if (g.requests or g.tokens) and g not in expired
                 ]
+                if expired:
+                    self._touch(d.id)
                 returned = _Grant(
                     expired[0].second if expired else 0,
                     sum(g.requests for g in expired),
@@ -433,7 +448,7 @@ class RedisSignals(LocalSignals):
             )
         answers = pipe.execute()
         with self._lock:
-            for (_, lease, _, _, _), answer in zip(asks, answers, strict=True):
+            for (d, lease, _, _, _), answer in zip(asks, answers, strict=True):
                 granted_requests, granted_tokens, used_requests, used_tokens, resets = (
                     int(x) for x in answer
                 )
@@ -441,6 +456,7 @@ class RedisSignals(LocalSignals):
                     lease.grants.append(_Grant(now_s, granted_requests, granted_tokens))
                 lease.used_requests, lease.used_tokens = used_requests, used_tokens
                 lease.resets_s = resets
+                self._touch(d.id)
 
     def close(self) -> None:
         self._stop.set()

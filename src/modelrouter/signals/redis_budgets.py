@@ -42,6 +42,8 @@ from typing import Any
 from urllib.parse import quote
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from modelrouter.errors import BackendError, StoreUnavailable
 from modelrouter.policy.budgets import BudgetWindow, WindowState, exceeded
@@ -219,7 +221,10 @@ class RedisBudgetStore:
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "modelrouter") -> RedisBudgetStore:
         # Routing waits on the ledger: a hung server must fail fast, not hang.
-        client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # One quick retry (every script is idempotent by id), not ten with backoff.
+        client = redis.Redis.from_url(
+            url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 1)
+        )
         return cls(client, prefix=prefix)
 
     def _key(self, tenant: str, kind: str, name: str = "") -> str:
