@@ -9,8 +9,10 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
@@ -23,6 +25,10 @@ from tests.integration.proxy import CuttableProxy
 POSTGRES_URL = os.environ.get(
     "MODELROUTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("MODELROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_REDIS_AT = urlsplit(REDIS_URL)
+REDIS_HOST, REDIS_PORT = _REDIS_AT.hostname or "127.0.0.1", _REDIS_AT.port or 6379
+REDIS_NAME = f"Redis at {REDIS_HOST}:{REDIS_PORT}"
 
 
 def unavailable(what: str, exc: Exception) -> None:
@@ -56,6 +62,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'modelrouter.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="module")
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2.0, socket_connect_timeout=2.0)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        unavailable(REDIS_NAME, exc)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A key prefix of the test's own; its keys are deleted after it."""
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    for key in redis_client.scan_iter(f"{name}*"):
+        redis_client.delete(key)
 
 
 @pytest.fixture

@@ -6,17 +6,14 @@ writes under its own key prefix and deletes its keys after."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -33,11 +30,7 @@ from modelrouter.signals.redis_budgets import RedisBudgetStore
 from tests import redis_budget_race as racer
 from tests.budget_race import CYCLES, THREADS, race
 from tests.conftest import FIXED_NOW, small_document
-from tests.integration.conftest import unavailable
-
-REDIS_URL = os.environ.get("MODELROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-_AT = urlsplit(REDIS_URL)
-REDIS_NAME = f"Redis at {_AT.hostname}:{_AT.port or 6379}"
+from tests.integration.conftest import REDIS_URL
 
 LATER = FIXED_NOW + timedelta(minutes=15)
 DAY = window_for(Budget(period="day", limit_usd=Decimal("0.5")), FIXED_NOW)
@@ -45,22 +38,13 @@ MONTH = window_for(Budget(period="month", limit_usd=Decimal("0.3")), FIXED_NOW)
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2.0, socket_connect_timeout=2.0)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(REDIS_NAME, exc)
-    yield client
-    client.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    return redis_client
 
 
 @pytest.fixture
-def prefix(client: redis.Redis) -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ view, saying so. Each test writes under its own key prefix and deletes its keys 
 from __future__ import annotations
 
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -36,12 +34,8 @@ from modelrouter.signals.memory import MemorySignals
 from modelrouter.signals.redis import RedisSignals
 from modelrouter.types import Rejection, RejectionCode, RoutingPlan
 from tests.conftest import FIXED_NOW, small_document
-from tests.integration.conftest import unavailable
+from tests.integration.conftest import REDIS_HOST, REDIS_PORT, REDIS_URL
 from tests.integration.proxy import CuttableProxy
-
-REDIS_URL = os.environ.get("MODELROUTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-_AT = urlsplit(REDIS_URL)
-REDIS_NAME = f"Redis at {_AT.hostname}:{_AT.port or 6379}"
 
 ALPHA, BETA = "alpha/chat-large", "beta/chat-large"
 FASTEST = {"model": "chat-large", "input_tokens": 2000, "max_output_tokens": 500}
@@ -58,22 +52,13 @@ def connect(**options: Any) -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[redis.Redis]:
-    client = connect()
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable(REDIS_NAME, exc)
-    yield client
-    client.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    return redis_client
 
 
 @pytest.fixture
-def prefix(client: redis.Redis) -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    for key in client.scan_iter(f"{name}*"):
-        client.delete(key)
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 class Clock:
@@ -395,7 +380,7 @@ class Outage:
 def test_a_server_that_stops_answering_leaves_routing_on_the_last_view(
     small_catalog: Catalog, make: Callable[..., RedisSignals]
 ) -> None:
-    host, port = _AT.hostname or "127.0.0.1", _AT.port or 6379
+    host, port = REDIS_HOST, REDIS_PORT
     proxy = CuttableProxy(host, port).start()
     clock = Clock()
     # One retry: after the outage, a pooled connection found dead is replaced.

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,24 +21,13 @@ from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import Budget
 from modelrouter.signals.redis_budgets import RedisBudgetStore
 from tests import signals_race
-from tests.integration.conftest import unavailable
+from tests.integration.conftest import REDIS_URL
 from tests.integration.server import ROOT, Server
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        unavailable("Redis at 127.0.0.1:6379", exc)
-    name = f"mrtest-{uuid.uuid4().hex[:12]}"
-    yield name
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
-    client.close()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 def _race(tmp_path: Path, mode: str, prefix: str, seconds: float) -> list[list[dict[str, Any]]]:

@@ -35,6 +35,7 @@ from modelrouter.service.routes.decisions import (
     UsageSource,
     not_stored_yet,
     tenant_scope,
+    usage_source_fits,
 )
 from modelrouter.service.state import ServiceState
 from modelrouter.store.attempts import AttemptRecord
@@ -90,15 +91,7 @@ class AttemptReport(BaseModel):
     # The last attempt of the decision (default: a served one is, a failed one is not).
     final: bool | None = None
 
-    @field_validator("usage_source")
-    @classmethod
-    def _fits_the_usage(cls, value: str | None, info: ValidationInfo) -> str | None:
-        sent = info.data.get("usage") is not None
-        if value == "estimated" and sent:
-            raise ValueError("estimated usage is the plan's estimate: send it without usage")
-        if value not in (None, "estimated") and not sent:
-            raise ValueError(f"{value} usage needs the usage body")
-        return value
+    _fits_the_usage = field_validator("usage_source")(usage_source_fits)
 
     @field_validator("error")
     @classmethod

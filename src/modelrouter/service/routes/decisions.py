@@ -74,6 +74,16 @@ def tenant_scope(principal: Principal) -> str | None:
     return principal.tenant_id if principal.role == "tenant" else None
 
 
+def usage_source_fits(value: str | None, info: ValidationInfo) -> str | None:
+    """A report's ``usage_source`` must agree with whether it sent usage."""
+    sent = info.data.get("usage") is not None
+    if value == "estimated" and sent:
+        raise ValueError("estimated usage is the plan's estimate: send it without usage")
+    if value not in (None, "estimated") and not sent:
+        raise ValueError(f"{value} usage needs the usage body")
+    return value
+
+
 class Outcome(BaseModel):
     """What happened: the usage the provider reported (our normalised shape, or
     a raw body with its ``api``), which hop served, and how it went.
@@ -98,15 +108,7 @@ class Outcome(BaseModel):
     status: Literal["ok", "error"] = "ok"
     error_class: Name | None = None
 
-    @field_validator("usage_source")
-    @classmethod
-    def _fits_the_usage(cls, value: str | None, info: ValidationInfo) -> str | None:
-        sent = info.data.get("usage") is not None
-        if value == "estimated" and sent:
-            raise ValueError("estimated usage is the plan's estimate: send it without usage")
-        if value not in (None, "estimated") and not sent:
-            raise ValueError(f"{value} usage needs the usage body")
-        return value
+    _fits_the_usage = field_validator("usage_source")(usage_source_fits)
 
     @property
     def source(self) -> UsageSource:
