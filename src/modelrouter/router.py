@@ -95,12 +95,16 @@ class Router:
         reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL,
         signals: SignalStore | None = None,
         input_correction: InputCorrection | None = None,
+        catalogs: Callable[[str], Catalog | None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
         self._clock = clock
         self.learner = learner or OutputLearner()
         self.input_correction = input_correction or InputCorrection()
+        # Other catalog versions by version: attempts of decisions routed on
+        # them are priced at their own prices.
+        self._catalogs = catalogs
         self.calibration = calibration or CalibrationLog()
         self.budgets = budgets if budgets is not None else MemoryBudgetStore()
         self.reservation_ttl = reservation_ttl
@@ -304,16 +308,15 @@ class Router:
                 field="deployment",
             )
         hop = plan.chain[position]
-        if plan.catalog_version != self.catalog.version:
-            raise CatalogVersionError(plan.catalog_version, self.catalog.version)
-        deployment = self.catalog.deployments[served]
+        catalog = self.catalog_of(plan)
+        deployment = catalog.deployments[served]
         cost = None
         if attempt.usage is not None:
             cost = actual_cost(
                 deployment,
                 attempt.usage,
                 at=plan.timestamp,
-                catalog_version=self.catalog.version,
+                catalog_version=catalog.version,
                 context=dict(plan.price_context),
             )
         if plan.reserved_usd is not None:
@@ -347,6 +350,16 @@ class Router:
                 )
             )
         return cost
+
+    def catalog_of(self, plan: RoutingPlan) -> Catalog:
+        """The catalog version ``plan`` was routed on (``CatalogVersionError``
+        when neither this router nor its ``catalogs`` have it)."""
+        if plan.catalog_version == self.catalog.version:
+            return self.catalog
+        found = None if self._catalogs is None else self._catalogs(plan.catalog_version)
+        if found is None or found.version != plan.catalog_version:
+            raise CatalogVersionError(plan.catalog_version, self.catalog.version)
+        return found
 
     def _learn_overflow(self, plan: RoutingPlan, hop: Candidate, deployment: Deployment) -> None:
         """A prompt planned to fit did not: the estimate of its tokens was low."""

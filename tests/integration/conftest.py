@@ -94,7 +94,8 @@ def engine(database_url: str) -> Iterator[Engine]:
             connection.execute(
                 text(
                     "TRUNCATE inference_requests, tenants, catalog_versions, platform_policies, "
-                    "budget_spend, budget_reservations, decision_attempts RESTART IDENTITY"
+                    "budget_spend, budget_reservations, decision_attempts, config_events "
+                    "RESTART IDENTITY"
                 )
             )
     yield engine

@@ -23,6 +23,7 @@ from modelrouter.observability.sinks.jsonl import JsonLinesSink
 from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.policy.budgets import BudgetStore
+from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.routes import (
     attempts,
@@ -34,13 +35,21 @@ from modelrouter.service.routes import (
     routing,
     signals,
 )
-from modelrouter.service.state import DEFAULT_MAX_REQUEST_SECONDS, ServiceState
+from modelrouter.service.settings import Settings
+from modelrouter.service.startup import (
+    StartupError,
+    catalog_in_force,
+    platform_policy_in_force,
+    start_catalog,
+)
+from modelrouter.service.state import ServiceState
 from modelrouter.signals.live import SignalStore
 from modelrouter.signals.memory import MemorySignals
-from modelrouter.signals.redis import DEFAULT_REFRESH_MS, DEFAULT_STALE_AFTER_MS, RedisSignals
+from modelrouter.signals.redis import RedisSignals
 from modelrouter.signals.redis_budgets import RedisBudgetStore
 from modelrouter.store.budgets import SqlBudgetStore
-from modelrouter.store.database import create_engine_for, data_dir, upgrade
+from modelrouter.store.config_log import ConfigLog
+from modelrouter.store.database import create_engine_for, upgrade
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
@@ -132,13 +141,24 @@ def build_state(
     database_url: str | None = None,
     catalog: Catalog | None = None,
     directory: Path | None = None,
+    settings: Settings | None = None,
 ) -> ServiceState:
-    directory = directory or data_dir()
-    engine = create_engine_for(database_url)
+    """The running service: ``settings`` (default: read from the environment
+    and ``modelrouter.toml``); ``database_url``, ``catalog`` and ``directory``
+    override them (the tests' way in)."""
+    settings = settings or Settings()
+    directory = directory or settings.data_dir
+    engine = create_engine_for(database_url or settings.database_url or None)
     upgrade(engine)
     repository = Repository(engine)
-    in_use = catalog or Catalog.bundled()
-    repository.save_catalog(in_use)
+    config = ConfigLog(engine)
+    try:
+        start, source = start_catalog(settings.catalog, base=catalog)
+        in_use = catalog_in_force(repository, config, start, source)
+        platform_policy_in_force(repository, config, settings.platform_policy)
+    except StartupError as exc:
+        engine.dispose()
+        raise SystemExit(f"modelrouter: {exc}") from None
     metrics = Metrics()
     events = sink_from_env(directory)
     if isinstance(events, JsonLinesSink | NatsSink):  # both count what they drop
@@ -148,7 +168,6 @@ def build_state(
         directory / "spool" / "decisions.jsonl",
         batch_size=100,  # short batches: the writer holds the interpreter less at a time
     ).start()
-    limit = int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
     # The catalog and its indexes are ~10^5 long-lived objects: move them out of
     # the collector's sight, or every full collection walks them mid-request.
     gc.collect()
@@ -156,8 +175,8 @@ def build_state(
     # Each request allocates thousands of short-lived objects and makes no
     # cycles worth chasing often: collect young objects far less eagerly.
     gc.set_threshold(50_000, 20, 20)
-    signals, budgets = _live_stores(engine)
-    return ServiceState(
+    signals, budgets = _live_stores(engine, settings)
+    state = ServiceState(
         signals=signals,
         budgets=budgets,
         engine=engine,
@@ -168,36 +187,31 @@ def build_state(
         metrics=metrics,
         events=events,
         data_dir=directory,
-        max_body_bytes=limit,
-        max_request_seconds=float(
-            os.environ.get("MODELROUTER_MAX_REQUEST_SECONDS", DEFAULT_MAX_REQUEST_SECONDS)
-        ),
+        max_body_bytes=settings.max_body_bytes,
+        max_request_seconds=settings.max_request_seconds,
+        config=config,
     )
+    state.watcher = ConfigWatcher(state, config, poll_ms=settings.config_poll_ms).start()
+    return state
 
 
-def _live_stores(engine: Any) -> tuple[SignalStore, BudgetStore]:
-    """The signal store and the budget ledger the environment asks for:
-    ``MODELROUTER_REDIS_URL`` shares signals through Redis, and
-    ``MODELROUTER_BUDGET_LEDGER=redis`` moves the ledger there too."""
-    url = os.environ.get("MODELROUTER_REDIS_URL", "").strip()
-    prefix = os.environ.get("MODELROUTER_REDIS_PREFIX", "modelrouter").strip() or "modelrouter"
-    ledger = os.environ.get("MODELROUTER_BUDGET_LEDGER", "sql").strip().lower() or "sql"
-    if ledger not in ("sql", "redis"):
-        raise SystemExit(f"MODELROUTER_BUDGET_LEDGER must be sql or redis, not {ledger!r}")
-    if ledger == "redis" and not url:
-        raise SystemExit("MODELROUTER_BUDGET_LEDGER=redis needs MODELROUTER_REDIS_URL")
+def _live_stores(engine: Any, settings: Settings) -> tuple[SignalStore, BudgetStore]:
+    """The signal store and the budget ledger the settings ask for: a Redis
+    URL shares signals through Redis, and ``budget_ledger = redis`` moves the
+    ledger there too."""
+    url = settings.redis_url.strip()
+    if settings.budget_ledger == "redis" and not url:
+        raise SystemExit("modelrouter: MODELROUTER_BUDGET_LEDGER=redis needs MODELROUTER_REDIS_URL")
     if not url:
         return MemorySignals(), SqlBudgetStore(engine)
     signals = RedisSignals.from_url(
         url,
-        prefix=prefix,
-        refresh_ms=int(os.environ.get("MODELROUTER_SIGNALS_REFRESH_MS", DEFAULT_REFRESH_MS)),
-        stale_after_ms=int(
-            os.environ.get("MODELROUTER_SIGNALS_STALE_AFTER_MS", DEFAULT_STALE_AFTER_MS)
-        ),
+        prefix=settings.redis_prefix,
+        refresh_ms=settings.signals_refresh_ms,
+        stale_after_ms=settings.signals_stale_after_ms,
     ).start()
-    if ledger == "redis":
-        return signals, RedisBudgetStore.from_url(url, prefix=prefix)
+    if settings.budget_ledger == "redis":
+        return signals, RedisBudgetStore.from_url(url, prefix=settings.redis_prefix)
     return signals, SqlBudgetStore(engine)
 
 

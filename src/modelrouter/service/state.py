@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,7 @@ from modelrouter.observability.tracing import shutdown_tracing
 from modelrouter.policy.budgets import BudgetStore
 from modelrouter.policy.document import PolicyDocument
 from modelrouter.router import Router
+from modelrouter.service.catalogs import CatalogCache
 from modelrouter.service.policy_cache import PolicyCache
 from modelrouter.signals.calibration import CalibrationLog
 from modelrouter.signals.learner import InputCorrection, OutputLearner
@@ -25,6 +27,7 @@ from modelrouter.signals.live import SignalStore
 from modelrouter.signals.memory import MemorySignals
 from modelrouter.store.attempts import AttemptLog
 from modelrouter.store.budgets import SqlBudgetStore
+from modelrouter.store.config_log import ConfigLog
 from modelrouter.store.keys import KeyStore
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
@@ -88,6 +91,10 @@ class ServiceState:
     signals: SignalStore = field(default_factory=MemorySignals)
     budgets: BudgetStore | None = None
     attempts: AttemptLog | None = None
+    # Catalog versions besides the one in force: what outcomes of older decisions are priced at.
+    catalogs: CatalogCache = field(default_factory=CatalogCache)
+    config: ConfigLog | None = None
+    watcher: Any = None  # the ConfigWatcher following the configuration log
     _router: Router | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,7 +105,14 @@ class ServiceState:
             self.budgets = SqlBudgetStore(self.engine)
         if self.attempts is None:
             self.attempts = AttemptLog(self.engine)
+        if self.config is None:
+            self.config = ConfigLog(self.engine)
         self.metrics.track_signals(lambda: self.signals.health(self.catalog, datetime.now(UTC)))
+
+    @property
+    def config_log(self) -> ConfigLog:
+        assert self.config is not None
+        return self.config
 
     @property
     def attempt_log(self) -> AttemptLog:
@@ -126,6 +140,7 @@ class ServiceState:
                     budgets=self.budgets,
                     reservation_ttl=timedelta(seconds=self.max_request_seconds),
                     signals=self.signals,
+                    catalogs=self.catalog_at,
                 )
                 self._router = current
             return current
@@ -142,12 +157,21 @@ class ServiceState:
     def forget_policies(self, tenant: str | None = None) -> None:
         self.policy_cache.forget(tenant)
 
+    def catalog_at(self, version: str) -> Catalog | None:
+        """A stored catalog version: the one in force, or from the cache, or the store."""
+        current = self.catalog
+        if version == current.version:
+            return current
+        return self.catalogs.get(version, self.repository.load_catalog)
+
     def use_catalog(self, catalog: Catalog) -> None:
         with self._lock:
             self.catalog = catalog
             self._router = None
 
     def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
         self.policy_cache.close()
         self.signals.close()
         self.writer.close()

@@ -176,6 +176,26 @@ class PlatformPolicy(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ConfigEvent(Base):
+    """One configuration change: a catalog or policy version put in force, by
+    whom and from where. The newest ``catalog`` row is the catalog in force;
+    every worker applies each new row (a change notice, or its poll)."""
+
+    __tablename__ = "config_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))  # catalog, platform_policy, tenant_policy
+    subject: Mapped[str | None] = mapped_column(String(200), default=None)  # the tenant
+    version: Mapped[str] = mapped_column(String(64))
+    # start (files or the bundled data at start-up), import, runtime, refresh, api
+    origin: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(64), default=None)  # a key id
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "kind", "seq"),)
+
+
 class BudgetSpend(Base):
     __tablename__ = "budget_spend"
 

@@ -123,7 +123,9 @@ class CatalogImport(BaseModel):
 def catalog_import(
     body: CatalogImport, http: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> dict[str, Any]:
-    """Validate, store the new catalog version, and route with it in this process."""
+    """Validate, store the new catalog version, and put it in force: in this
+    worker at once, in every other worker of every instance on the same
+    database within a second, and after a restart."""
     require(principal, "admin")
     state = state_of(http)
     warnings: tuple[str, ...] = ()
@@ -137,6 +139,14 @@ def catalog_import(
         catalog, warnings = Catalog.from_layers([("import", result.document)]), result.warnings
     state.repository.save_catalog(catalog)
     state.use_catalog(catalog)
+    # The new version is in force for every worker of every instance, and after a restart.
+    state.config_log.publish(
+        "catalog",
+        catalog.version,
+        origin="import",
+        source=f"POST /v1/catalog/import ({body.format})",
+        author=principal.key_id,
+    )
     return {
         "version": catalog.version,
         "deployments": len(catalog.deployments),

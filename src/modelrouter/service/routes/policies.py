@@ -88,6 +88,15 @@ def put_tenant_policy(
         raise HTTPException(428, "this tenant has a policy: send If-Match with its ETag")
     revision = state.repository.put_tenant_policy(tenant_id, policy, expected_revision=expected)
     state.forget_policies(tenant_id)
+    # Every other worker re-reads it on the notice.
+    state.config_log.publish(
+        "tenant_policy",
+        policy.version,
+        origin="api",
+        source=f"PUT /v1/tenants/{tenant_id}/policy",
+        author=principal.key_id,
+        subject=tenant_id,
+    )
     response.headers["ETag"] = _etag(revision)
     return {"tenant_id": tenant_id, "version": policy.version, "revision": revision}
 
@@ -190,4 +199,11 @@ def put_platform_policy(
     policy = parse_policy(document, source="platform policy")
     state.repository.put_platform_policy(policy)
     state.forget_policies()
+    state.config_log.publish(
+        "platform_policy",
+        policy.version,
+        origin="api",
+        source="PUT /v1/platform/policy",
+        author=principal.key_id,
+    )
     return {"version": policy.version}
