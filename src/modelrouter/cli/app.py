@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from modelrouter.cli.catalog import app as catalog_app
+from modelrouter.cli.config import app as config_app
 from modelrouter.cli.cost import cost_command
 from modelrouter.cli.db import app as db_app
 from modelrouter.cli.keys import app as keys_app
@@ -29,6 +30,7 @@ app.command("cost")(cost_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.command("serve")(serve_command)
 app.command("signals")(signals_command)

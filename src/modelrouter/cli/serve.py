@@ -9,13 +9,24 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
-from modelrouter.cli.common import err
+from modelrouter.cli.common import err, fail
+from modelrouter.errors import first_problem
 from modelrouter.service.protocol import GuardedHttpToolsProtocol
+from modelrouter.service.settings import Settings
+from modelrouter.service.startup import StartupError, platform_policy_from, start_catalog
 from modelrouter.store.database import create_engine_for, data_dir, database_url, redact, upgrade
 from modelrouter.store.keys import KeyStore
 
 __all__ = ["serve_command"]
+
+
+def _check_files(settings: Settings) -> None:
+    """Refuse bad start files before any worker starts (each would refuse them alone)."""
+    start_catalog(settings.catalog)
+    if settings.platform_policy is not None:
+        platform_policy_from(settings.platform_policy)
 
 
 def _local_keys() -> dict[str, str]:
@@ -43,8 +54,35 @@ def serve_command(
     local_keys: Annotated[
         bool, typer.Option("--local-keys", help="Create (once) and show local admin/gateway keys.")
     ] = False,
+    catalog: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--catalog",
+            help="A catalog file layered over the bundled catalog (repeat for more; in order).",
+        ),
+    ] = None,
+    platform_policy: Annotated[
+        Path | None, typer.Option("--platform-policy", help="The platform policy file.")
+    ] = None,
 ) -> None:
-    """Serve the routing API. Configuration comes from the environment."""
+    """Serve the routing API. Settings come from these options, MODELROUTER_*
+    variables and modelrouter.toml (README, Configuration)."""
+    given: dict[str, object] = {}
+    if catalog:
+        given["catalog"] = catalog
+    if platform_policy is not None:
+        given["platform_policy"] = platform_policy
+    try:
+        settings = Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        where, message = first_problem(exc.errors())
+        fail(f"bad setting MODELROUTER_{where.upper()} ({where}): {message}")
+    # The workers read the same settings back from their environment.
+    os.environ.update(settings.environment())
+    try:
+        _check_files(settings)
+    except StartupError as exc:
+        fail(str(exc))
     err.print(f"decision store: {redact(database_url())}", highlight=False)
     if local_keys:
         keys = _local_keys()

@@ -248,6 +248,12 @@ class Metrics:
             ["provider", "status"],
             registry=r,
         )
+        self.refreshes = Counter(
+            "modelrouter_catalog_refreshes",
+            "Price refreshes, by result (accepted, refused, unchanged, failed).",
+            ["result"],
+            registry=r,
+        )
         self._sinks = _SinkCollector()
         r.register(self._sinks)
         self._signals = _SignalCollector()
@@ -256,6 +262,9 @@ class Metrics:
     def track_signals(self, read: Callable[[], list[dict[str, Any]]]) -> None:
         """Expose the live signals' per-deployment health (read at scrape time)."""
         self._signals._read = read
+
+    def count_refresh(self, result: str) -> None:
+        self.refreshes.labels(result).inc()
 
     def count_attempt(self, provider: str, status: str) -> None:
         self.attempts.labels(provider, status).inc()

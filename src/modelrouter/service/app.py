@@ -25,6 +25,7 @@ from modelrouter.observability.tracing import configure_tracing
 from modelrouter.policy.budgets import BudgetStore
 from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
+from modelrouter.service.refresh import PriceRefresh
 from modelrouter.service.routes import (
     attempts,
     catalog,
@@ -33,6 +34,7 @@ from modelrouter.service.routes import (
     keys,
     policies,
     routing,
+    runtime,
     signals,
 )
 from modelrouter.service.settings import Settings
@@ -192,6 +194,7 @@ def build_state(
         config=config,
     )
     state.watcher = ConfigWatcher(state, config, poll_ms=settings.config_poll_ms).start()
+    state.refresh = PriceRefresh(state, settings).start()
     return state
 
 
@@ -241,7 +244,8 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     )
     app.state.service = state
     install_error_handlers(app)
-    for module in (routing, attempts, decisions, signals, policies, keys, catalog, health):
+    modules = (routing, attempts, decisions, signals, policies, keys, catalog, runtime, health)
+    for module in modules:
         app.include_router(module.router)
     limit = (
         state.max_body_bytes

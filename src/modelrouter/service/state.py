@@ -95,6 +95,7 @@ class ServiceState:
     catalogs: CatalogCache = field(default_factory=CatalogCache)
     config: ConfigLog | None = None
     watcher: Any = None  # the ConfigWatcher following the configuration log
+    refresh: Any = None  # the PriceRefresh job
     _router: Router | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,6 +165,17 @@ class ServiceState:
             return current
         return self.catalogs.get(version, self.repository.load_catalog)
 
+    def put_in_force(
+        self, catalog: Catalog, *, origin: str, source: str, author: str | None
+    ) -> None:
+        """Store a catalog version and put it in force: here at once, in every
+        other worker on the database on the change notice, and after a restart."""
+        self.repository.save_catalog(catalog)
+        self.use_catalog(catalog)
+        self.config_log.publish(
+            "catalog", catalog.version, origin=origin, source=source, author=author
+        )
+
     def use_catalog(self, catalog: Catalog) -> None:
         with self._lock:
             self.catalog = catalog
@@ -172,6 +184,8 @@ class ServiceState:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.close()
+        if self.refresh is not None:
+            self.refresh.close()
         self.policy_cache.close()
         self.signals.close()
         self.writer.close()

@@ -19,8 +19,8 @@ from modelrouter.store.tables import ApiKey
 
 __all__ = ["MISS", "ROLES", "KeyInfo", "Lookup", "Principal", "Role", "UnknownKeyError"]
 
-Role = Literal["admin", "gateway", "tenant"]
-ROLES: tuple[Role, ...] = ("admin", "gateway", "tenant")
+Role = Literal["admin", "gateway", "tenant", "runtime"]
+ROLES: tuple[Role, ...] = ("admin", "gateway", "tenant", "runtime")
 
 _KEY_ID = re.compile(r"[0-9a-f]{1,32}")
 

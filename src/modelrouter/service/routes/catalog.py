@@ -137,12 +137,8 @@ def catalog_import(
     else:
         result = import_litellm_config(body.content, state.catalog, source="import")
         catalog, warnings = Catalog.from_layers([("import", result.document)]), result.warnings
-    state.repository.save_catalog(catalog)
-    state.use_catalog(catalog)
-    # The new version is in force for every worker of every instance, and after a restart.
-    state.config_log.publish(
-        "catalog",
-        catalog.version,
+    state.put_in_force(
+        catalog,
         origin="import",
         source=f"POST /v1/catalog/import ({body.format})",
         author=principal.key_id,
@@ -152,3 +148,36 @@ def catalog_import(
         "deployments": len(catalog.deployments),
         "warnings": list(warnings),
     }
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = False
+
+
+@router.get("/v1/catalog/refresh", responses=ERROR_RESPONSES)
+def refresh_status(
+    http: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    """The last price refresh of this worker: accepted, refused (and why),
+    unchanged, failed, or off (no source configured)."""
+    require(principal, "admin")
+    status: dict[str, Any] = state_of(http).refresh.status.to_dict()
+    return status
+
+
+@router.post("/v1/catalog/refresh", responses=ERROR_RESPONSES)
+def refresh_now(
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    body: RefreshRequest | None = None,
+) -> dict[str, Any]:
+    """Refresh prices from the configured source now; ``force`` swaps the new
+    catalog in past the problems it would otherwise be refused for."""
+    require(principal, "admin")
+    force = body is not None and body.force
+    result: dict[str, Any] = (
+        state_of(http).refresh.run(force=force, author=principal.key_id).to_dict()
+    )
+    return result
