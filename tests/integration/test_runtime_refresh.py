@@ -137,3 +137,16 @@ def test_a_price_refresh_swaps_good_prices_in_and_refuses_bad_ones(
     assert state.catalog.version == accepted["version"]
     metrics = client.get("/metrics").text
     assert 'modelrouter_catalog_refreshes_total{result="refused"} 2.0' in metrics
+
+
+def test_the_configuration_log_says_who_put_what_in_force(
+    client: TestClient, state: ServiceState, keys: dict[str, dict[str, str]]
+) -> None:
+    client.put("/v1/platform/policy", json={"providers": {"deny": ["groq"]}}, headers=keys["admin"])
+    answer = client.get("/v1/config/history", headers=keys["admin"]).json()["changes"]
+    assert [(c["kind"], c["origin"]) for c in answer[:2]] == [
+        ("platform_policy", "api"),
+        ("catalog", "start"),
+    ]
+    assert answer[0]["author"] and answer[0]["author"].startswith("mr_") is False
+    assert client.get("/v1/config/history", headers=keys["gateway"]).status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from modelrouter.bounds import Name
@@ -181,3 +181,16 @@ def refresh_now(
         state_of(http).refresh.run(force=force, author=principal.key_id).to_dict()
     )
     return result
+
+
+@router.get("/v1/config/history", responses=ERROR_RESPONSES)
+def config_history(
+    http: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    """What was put in force, newest first: catalog and policy versions, their
+    origin (start, import, runtime, refresh, api), source and author key."""
+    require(principal, "admin")
+    entries = state_of(http).config_log.history(limit=limit)
+    return {"changes": [entry.to_dict() for entry in entries]}
