@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from modelrouter.catalog.model import Endpoint
 from modelrouter.encoding import json_hash
 from modelrouter.errors import InvalidInputError
 from modelrouter.money import exact_str, parse_decimal
@@ -175,9 +176,11 @@ class Candidate:
     expected_latency_ms: Decimal | None
     quality: Decimal | None
     via: str
+    # How the gateway calls this hop: the deployment's endpoint, if the catalog has one.
+    endpoint: Endpoint | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "deployment": self.deployment,
             "provider": self.provider,
             "model": self.model,
@@ -188,9 +191,15 @@ class Candidate:
             else exact_str(self.expected_latency_ms),
             "quality": None if self.quality is None else exact_str(self.quality),
         }
+        # Written only when there is one: a plan over a catalog without endpoint
+        # data (every one stored before they existed) hashes as it always did.
+        if self.endpoint is not None:
+            out["endpoint"] = self.endpoint.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Candidate:
+        endpoint = raw.get("endpoint")
         return cls(
             deployment=raw["deployment"],
             provider=raw["provider"],
@@ -199,6 +208,7 @@ class Candidate:
             expected_latency_ms=_decimal_or_none(raw["expected_latency_ms"]),
             quality=_decimal_or_none(raw["quality"]),
             via=raw["via"],
+            endpoint=None if endpoint is None else Endpoint.from_dict(endpoint),
         )
 
 

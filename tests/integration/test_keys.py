@@ -379,7 +379,7 @@ def test_create_answers_the_key_once_and_revoke_refuses_it(workers: Workers) -> 
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"role": "root"}, "role", "Input should be 'admin', 'gateway' or 'tenant'"),
+        ({"role": "root"}, "role", "Input should be 'admin', 'gateway', 'tenant' or 'runtime'"),
         ({}, "role", "required field is missing"),
         ({"role": "tenant"}, "tenant_id", "a tenant key needs a tenant id"),
         ({"role": "admin", "tenant_id": "acme"}, "tenant_id", "only a tenant key takes one"),

@@ -102,6 +102,7 @@ def test_a_price_refresh_swaps_good_prices_in_and_refuses_bad_ones(
     headers = {"Authorization": f"Bearer {admin}"}
     body = {"model": "chat-large", "input_tokens": 1000, "max_output_tokens": 100}
     old = client.post("/v1/route", json=body, headers=headers).json()
+    state.writer.flush()  # stored, so that it can be replayed
     first = state.catalog.version
 
     assert client.post("/v1/catalog/refresh", headers=headers).json()["result"] == "unchanged"
@@ -112,9 +113,9 @@ def test_a_price_refresh_swaps_good_prices_in_and_refuses_bad_ones(
     accepted = client.post("/v1/catalog/refresh", headers=headers).json()
     assert accepted["result"] == "accepted", accepted
     assert state.catalog.version == accepted["version"] != first
-    assert client.post(f"/v1/decisions/{old['decision_id']}/replay", headers=headers).json()[
-        "matched"
-    ]
+    replayed = client.post(f"/v1/decisions/{old['decision_id']}/replay", headers=headers)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["matched"]
 
     tenfold = copy.deepcopy(good)
     tenfold["models"]["chat-large"]["deployments"]["alpha"]["prices"]["input"] = "35"

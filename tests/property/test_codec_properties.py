@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from modelrouter.catalog.index import Catalog
+from modelrouter.catalog.model import ApiShape, Endpoint
 from modelrouter.encoding import canonical_bytes
 from modelrouter.errors import BudgetExceeded, InvalidInputError, NoRouteError, UnknownModelError
 from modelrouter.money import exact_str
@@ -492,6 +493,14 @@ ESTIMATES = st.builds(
     worst_case_usd=st.none() | MONEY,
     price_rule=st.text(max_size=40),
 )
+ENDPOINTS = st.builds(
+    Endpoint,
+    upstream_model=OPTIONAL_TEXT,
+    api_base=OPTIONAL_TEXT,
+    api_version=OPTIONAL_TEXT,
+    api_shape=st.none() | st.sampled_from(list(ApiShape)),
+    credential_ref=OPTIONAL_TEXT,
+)
 CANDIDATES = st.builds(
     Candidate,
     deployment=st.text(min_size=1, max_size=30),
@@ -501,6 +510,8 @@ CANDIDATES = st.builds(
     expected_latency_ms=st.none() | SMALL_DECIMALS,
     quality=st.none() | SMALL_DECIMALS,
     via=st.text(min_size=1, max_size=20),
+    # None for hops over a catalog without endpoint data: no "endpoint" key at all.
+    endpoint=st.none() | ENDPOINTS,
 )
 REJECTIONS = st.builds(
     Rejection,
@@ -530,6 +541,7 @@ def test_generated_parts_round_trip_through_json(
         return json.loads(json.dumps(document))
 
     assert Candidate.from_dict(through_json(candidate.to_dict())) == candidate
+    assert ("endpoint" in candidate.to_dict()) == (candidate.endpoint is not None)
     assert CostEstimate.from_dict(through_json(candidate.estimate.to_dict())) == candidate.estimate
     assert Rejection.from_dict(through_json(rejection.to_dict())) == rejection
     assert DeploymentSignals.from_dict(through_json(signals.to_dict())) == signals

@@ -18,6 +18,7 @@ from modelrouter.catalog.model import (
     Capabilities,
     DataTerms,
     Deployment,
+    Endpoint,
     LatencyPrior,
     Model,
     Provider,
@@ -29,8 +30,12 @@ from modelrouter.catalog.schema import (
     CatalogDocument,
     DataTermsSpec,
     DeploymentSpec,
+    EndpointDefaultsSpec,
+    EndpointSpec,
+    GenaiRef,
     ModelSpec,
     PriceRuleSpec,
+    ProviderSpec,
     RateSpec,
     RatesSpec,
 )
@@ -70,14 +75,23 @@ def merge_layers(layers: Sequence[Layer]) -> CatalogDocument:
     """Validate each layer on its own (so errors name its source), merge them,
     fill genai-prices references, and validate the result."""
     merged: dict[str, Any] = {}
+    filled = 0
+    first: CatalogDocument | None = None
     for source, raw in layers:
-        layer = validate_layer(source, raw).model_dump(by_alias=True, exclude_none=True)
-        _fill_genai_prices(layer, source)
+        first = validate_layer(source, raw)
+        layer = first.model_dump(by_alias=True, exclude_none=True)
+        filled += _fill_genai_prices(layer, source)
         merged = _deep_merge(merged, layer)
+    if len(layers) == 1 and not filled and first is not None:
+        # One layer with every price stated (a stored version): it is already
+        # the whole document, and validating it again would cost a third of a load.
+        return first
     return validate_layer("merged catalog", merged)
 
 
-def _fill_genai_prices(document: dict[str, Any], source: str) -> None:
+def _fill_genai_prices(document: dict[str, Any], source: str) -> int:
+    """Fill the prices of deployments that name a genai-prices entry; how many."""
+    filled = 0
     for model_id, model in document.get("models", {}).items():
         for key, deployment in model.get("deployments", {}).items():
             ref = deployment.get("genai")
@@ -98,6 +112,8 @@ def _fill_genai_prices(document: dict[str, Any], source: str) -> None:
             stated = "context_window" in deployment or "context_window" in model
             if context_window and not stated:
                 deployment["context_window"] = context_window
+            filled += 1
+    return filled
 
 
 def catalog_version(document: CatalogDocument) -> str:
@@ -159,6 +175,30 @@ def _data_terms(*layers: DataTermsSpec | None) -> DataTerms:
     return DataTerms(**values)
 
 
+def _endpoint(
+    own: EndpointSpec | None,
+    defaults: EndpointDefaultsSpec | None,
+    model_id: str,
+    genai: GenaiRef | None,
+) -> Endpoint | None:
+    """The deployment's own endpoint fields over its provider's, field by
+    field; None when neither states one."""
+    values: dict[str, Any] = {}
+    for layer in (own, defaults):
+        if layer is not None:
+            for name, value in layer.model_dump(exclude_none=True).items():
+                values.setdefault(name, value)
+    if not values:
+        return None
+    if "upstream_model" not in values:
+        # genai-prices keys a provider's prices by the id that provider's API
+        # answers with (bedrock's ``global.anthropic.claude-opus-5``, groq's
+        # ``llama-3.1-8b-instant``): a better guess at what to send than our
+        # model id, which is the fallback.
+        values["upstream_model"] = genai.model if genai is not None else model_id
+    return Endpoint(**values)
+
+
 def _deployment(
     key: str,
     spec: DeploymentSpec,
@@ -166,7 +206,7 @@ def _deployment(
     model: ModelSpec,
     compiled_model: Model,
     providers: Mapping[str, Provider],
-    provider_specs: Mapping[str, Any],
+    provider_specs: Mapping[str, ProviderSpec],
 ) -> Deployment:
     provider_id = spec.provider or key
     provider = providers[provider_id]
@@ -198,6 +238,12 @@ def _deployment(
         order=spec.order,
         rpm=spec.rpm,
         tpm=spec.tpm,
+        endpoint=_endpoint(
+            spec.endpoint,
+            provider_spec.endpoint if provider_spec else None,
+            model_id,
+            spec.genai,
+        ),
     )
 
 

@@ -6,17 +6,21 @@ unknown is never read as either answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from modelrouter.catalog.prices import PriceSchedule
 
 __all__ = [
     "Alias",
+    "ApiShape",
     "Capabilities",
     "DataTerms",
     "Deployment",
+    "Endpoint",
     "Feature",
     "LatencyPrior",
     "Model",
@@ -67,6 +71,60 @@ class Quality:
     as_of: str | None = None
 
 
+class ApiShape(StrEnum):
+    """The wire format a gateway speaks to call a deployment. The values are
+    stable: gateways pick their client on them."""
+
+    OPENAI_CHAT = "openai-chat"
+    OPENAI_RESPONSES = "openai-responses"
+    ANTHROPIC_MESSAGES = "anthropic-messages"
+    GEMINI = "gemini"
+    BEDROCK_CONVERSE = "bedrock-converse"
+
+
+_ENDPOINT_FIELDS = ("upstream_model", "api_base", "api_version", "api_shape", "credential_ref")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What a gateway needs to call a deployment, so that it keeps no table of
+    its own from hop to endpoint. ``credential_ref`` is the *name* of a secret
+    (an environment variable, a vault key) that the gateway resolves; the
+    catalog never holds the secret, since every plan copies its hops' endpoints.
+    Any field may be unknown (None): Azure's ``api_base``, say, is per resource."""
+
+    # The id sent to the provider (an Azure deployment name, a Bedrock model id).
+    upstream_model: str | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    api_shape: ApiShape | None = None
+    credential_ref: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        # Only what is known: a field added later leaves older hops' JSON, and
+        # so their plan hashes, as they were.
+        out: dict[str, str] = {}
+        for name in _ENDPOINT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.value if isinstance(value, ApiShape) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Endpoint:
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"an endpoint must be a mapping, got {type(raw).__name__}")
+        values: dict[str, Any] = {}
+        for name in _ENDPOINT_FIELDS:
+            value = raw.get(name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"endpoint {name} must be text, got {value!r}")
+            values[name] = value
+        shape = values["api_shape"]
+        values["api_shape"] = None if shape is None else ApiShape(shape)
+        return cls(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class Provider:
     id: str
@@ -107,6 +165,8 @@ class Deployment:
     # Requests and tokens per minute the provider allows this deployment.
     rpm: int | None = None
     tpm: int | None = None
+    # How a gateway calls it; None when neither the deployment nor its provider says.
+    endpoint: Endpoint | None = None
 
 
 @dataclass(frozen=True, slots=True)

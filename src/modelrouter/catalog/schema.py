@@ -7,7 +7,12 @@ is the catalog's canonical content: its hash is the catalog version.
 ```yaml
 schema: modelrouter.catalog/v1
 providers:
-  azure: {name: Microsoft Azure, regions: [us, eu], data: {zero_data_retention: false}}
+  azure:
+    name: Microsoft Azure
+    regions: [us, eu]
+    data: {zero_data_retention: false}
+    # Defaults for every azure deployment's endpoint; a deployment's own win, field by field.
+    endpoint: {api_shape: openai-chat, api_version: "2024-10-21", credential_ref: AZURE_API_KEY}
 models:
   gpt-4o:
     vendor: openai
@@ -21,6 +26,10 @@ models:
         prices: {input: "2.50", output: "10", cache_read: "1.25"}   # USD per million tokens
         latency: {ttft_ms: 500, output_tokens_per_s: 80}
         weight: 2
+        endpoint:                  # what a gateway needs to call it
+          upstream_model: contoso-gpt4o-eu        # the id sent upstream; default: the model id
+          api_base: https://contoso-eu.openai.azure.com
+          credential_ref: AZURE_EU_KEY            # the NAME of the secret, never the secret
 aliases:
   fast-chat: [gpt-4o-mini, groq/llama-3.1-8b-instant]
 ```
@@ -28,6 +37,7 @@ aliases:
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -36,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from modelrouter.bounds import Count
 from modelrouter.bounds import Name as BoundedName
+from modelrouter.catalog.model import ApiShape
 from modelrouter.money import parse_decimal
 from modelrouter.pricing.units import UNITS
 
@@ -45,6 +56,8 @@ __all__ = [
     "CatalogDocument",
     "DataTermsSpec",
     "DeploymentSpec",
+    "EndpointDefaultsSpec",
+    "EndpointSpec",
     "GenaiRef",
     "LatencySpec",
     "ModelSpec",
@@ -54,6 +67,8 @@ __all__ = [
     "RateSpec",
     "RatesSpec",
     "TierSpec",
+    "check_api_base",
+    "check_credential_ref",
 ]
 
 SCHEMA_ID = "modelrouter.catalog/v1"
@@ -182,6 +197,85 @@ class QualitySpec(_Strict):
         return value.isoformat() if isinstance(value, date) else value
 
 
+# -- endpoints -----------------------------------------------------------------
+
+MAX_CREDENTIAL_REF = 100
+_REF_CHARS = re.compile(r"^[A-Za-z0-9_./:-]+$")
+# Prefixes of well-known API keys (OpenAI, Anthropic, OpenRouter and DeepSeek
+# use sk-; Groq gsk_, xAI xai-, Google AIza, Perplexity pplx-, Cerebras csk-,
+# GitHub ghp_).
+_KEY_PREFIXES = ("sk-", "sk_", "gsk_", "xai-", "AIza", "pplx-", "csk-", "ghp_")
+_RUN = re.compile(r"[A-Za-z0-9]+")
+_API_BASE = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#@]*)?$")
+
+
+def check_credential_ref(value: str) -> str:
+    """A credential reference: the name of a secret, which the catalog and
+    every plan copy, so it must never be the secret itself. Names are short
+    words joined by ``_ . / : -`` (``AZURE_EU_KEY``, ``vault:llm/azure-eu``);
+    keys are long random runs, or start as the well-known ones do. The
+    message never repeats the value: it may be a key."""
+    why = None
+    if len(value) > MAX_CREDENTIAL_REF:
+        why = f"it is longer than {MAX_CREDENTIAL_REF} characters"
+    elif not _REF_CHARS.match(value):
+        why = "it has characters outside A-Z a-z 0-9 _ . / : -"
+    elif not (value[0].isalpha() or value[0] == "_"):
+        why = "it does not start with a letter or '_'"
+    elif prefix := next((p for p in _KEY_PREFIXES if value.startswith(p)), None):
+        why = f"it starts with {prefix!r}, as API keys do"
+    else:
+        for run in _RUN.findall(value):
+            mixed = any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
+            if len(run) >= 32 or (len(run) >= 20 and mixed):
+                why = f"it has a run of {len(run)} letters and digits, as keys do"
+                break
+    if why is not None:
+        raise ValueError(
+            "must be the name of a secret (an environment variable such as AZURE_API_KEY), "
+            f"never the secret: {why}"
+        )
+    return value
+
+
+def check_api_base(value: str) -> str:
+    """An http(s) URL without user info, query or fragment: those are where a
+    key hides (``?key=...``), and the URL is copied into every plan."""
+    if len(value) > 500 or not _API_BASE.match(value):
+        raise ValueError(
+            "must be an http(s) URL without credentials, query or fragment "
+            "(e.g. https://api.openai.com/v1)"
+        )
+    return value
+
+
+class EndpointDefaultsSpec(_Strict):
+    """How a provider's deployments are called, where they do not say: a
+    provider's ``endpoint:`` block. Every field is optional."""
+
+    api_base: str | None = None
+    api_version: Name | None = None
+    api_shape: ApiShape | None = None
+    credential_ref: str | None = None
+
+    _api_base = field_validator("api_base")(check_api_base)
+    _credential_ref = field_validator("credential_ref")(check_credential_ref)
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2024-10-21 as a date; it is the version's name.
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class EndpointSpec(EndpointDefaultsSpec):
+    """A deployment's ``endpoint:`` block; with no ``upstream_model`` the
+    model id is sent (or, for a deployment priced from genai-prices, the
+    provider's own id that genai-prices names)."""
+
+    upstream_model: Name | None = None
+
+
 class DeploymentSpec(_Strict):
     provider: Name | None = None
     genai: GenaiRef | None = None
@@ -198,6 +292,7 @@ class DeploymentSpec(_Strict):
     # The provider's limits for this deployment: requests and tokens per minute.
     rpm: Count | None = Field(default=None, gt=0, le=10**9)
     tpm: Count | None = Field(default=None, gt=0, le=10**12)
+    endpoint: EndpointSpec | None = None
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -223,6 +318,7 @@ class ProviderSpec(_Strict):
     name: str | None = None
     regions: list[Name] | None = None
     data: DataTermsSpec | None = None
+    endpoint: EndpointDefaultsSpec | None = None
 
 
 class CatalogDocument(_Strict):

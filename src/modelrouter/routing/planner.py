@@ -285,6 +285,7 @@ def _candidate(s: Scored) -> Candidate:
         expected_latency_ms=s.latency_ms,
         quality=s.quality,
         via=s.via,
+        endpoint=s.deployment.endpoint,
     )
 
 

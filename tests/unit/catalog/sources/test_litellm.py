@@ -270,15 +270,17 @@ def config_catalog(config_result: ImportResult) -> Catalog:
 
 
 def test_config_deployments_only(config_catalog: Catalog, config_result: ImportResult) -> None:
+    # Keys are model_info.id, else {provider}-{hash of provider, upstream model and
+    # api_base}: pinned here, since stored signals and decisions name them.
     assert sorted(config_catalog.deployments) == [
-        "anthropic-1/claude-sonnet-4-5",
-        "anthropic-2/claude-haiku-4-5",
-        "azure-2/gpt-4o",
+        "anthropic-276cbf24/claude-sonnet-4-5",
+        "anthropic-ece10a7b/claude-haiku-4-5",
+        "azure-4992faf7/gpt-4o",
         "azure-eu-gpt4o/gpt-4o",
-        "bedrock-1/claude-sonnet-4-5",
-        "hosted_vllm-1/acme/support-llm-13b",
-        "openai-1/gpt-4o",
-        "openai-2/gpt-4o-mini",
+        "bedrock-ea331f72/claude-sonnet-4-5",
+        "hosted_vllm-25f2507d/acme/support-llm-13b",
+        "openai-45318289/gpt-4o",
+        "openai-965485cd/gpt-4o-mini",
     ]
     assert config_result.skipped == {"mode=embedding": 1}
 
@@ -286,47 +288,50 @@ def test_config_deployments_only(config_catalog: Catalog, config_result: ImportR
 def test_groups_become_aliases_in_config_order(config_catalog: Catalog) -> None:
     aliases = {name: alias.targets for name, alias in config_catalog.aliases.items()}
     assert aliases == {
-        "claude-sonnet": ("anthropic-1/claude-sonnet-4-5", "bedrock-1/claude-sonnet-4-5"),
-        "smart": ("openai-2/gpt-4o-mini", "anthropic-2/claude-haiku-4-5"),
-        "in-house": ("hosted_vllm-1/acme/support-llm-13b",),
+        "claude-sonnet": (
+            "anthropic-276cbf24/claude-sonnet-4-5",
+            "bedrock-ea331f72/claude-sonnet-4-5",
+        ),
+        "smart": ("openai-965485cd/gpt-4o-mini", "anthropic-ece10a7b/claude-haiku-4-5"),
+        "in-house": ("hosted_vllm-25f2507d/acme/support-llm-13b",),
         "gpt4": ("gpt-4o",),  # router_settings.model_group_alias
     }
     # The gpt-4o group is every deployment of model gpt-4o: the model id serves it.
     assert {d.id for d in config_catalog.lookup_target("gpt-4o")} == {
         "azure-eu-gpt4o/gpt-4o",
-        "azure-2/gpt-4o",
-        "openai-1/gpt-4o",
+        "azure-4992faf7/gpt-4o",
+        "openai-45318289/gpt-4o",
     }
 
 
 def test_weights_order_and_regions_are_kept(config_catalog: Catalog) -> None:
     eu, us = (
         config_catalog.deployments["azure-eu-gpt4o/gpt-4o"],
-        config_catalog.deployments["azure-2/gpt-4o"],
+        config_catalog.deployments["azure-4992faf7/gpt-4o"],
     )
     assert (eu.weight, eu.regions, eu.provider) == (3, ("eu",), "azure")
     assert (us.weight, us.regions) == (1, ("us",))
-    assert config_catalog.deployments["anthropic-1/claude-sonnet-4-5"].order == 1
-    bedrock = config_catalog.deployments["bedrock-1/claude-sonnet-4-5"]
+    assert config_catalog.deployments["anthropic-276cbf24/claude-sonnet-4-5"].order == 1
+    bedrock = config_catalog.deployments["bedrock-ea331f72/claude-sonnet-4-5"]
     assert (bedrock.order, bedrock.regions) == (2, ("eu",))  # from aws_region_name eu-central-1
     # Where the config does not say, the endpoint's region is unknown.
-    assert config_catalog.deployments["openai-1/gpt-4o"].regions == ()
+    assert config_catalog.deployments["openai-45318289/gpt-4o"].regions == ()
 
 
 def test_base_facts_are_copied_and_config_prices_win(
     config_catalog: Catalog, base: Catalog
 ) -> None:
-    copied = config_catalog.deployments["anthropic-1/claude-sonnet-4-5"]
+    copied = config_catalog.deployments["anthropic-276cbf24/claude-sonnet-4-5"]
     original = base.deployments["anthropic/claude-sonnet-4-5"]
     assert copied.prices == original.prices
     assert copied.context_window == original.context_window
     assert copied.capabilities == original.capabilities
     assert copied.quality == original.quality
     assert (
-        config_catalog.deployments["azure-2/gpt-4o"].prices
+        config_catalog.deployments["azure-4992faf7/gpt-4o"].prices
         == base.deployments["azure/gpt-4o"].prices
     )
-    negotiated = config_catalog.deployments["openai-2/gpt-4o-mini"].prices
+    negotiated = config_catalog.deployments["openai-965485cd/gpt-4o-mini"].prices
     assert negotiated is not None and len(negotiated.rules) == 1
     sheet = negotiated.rules[0].sheet
     assert sheet.input is not None and sheet.input.base == Decimal("0.1")
@@ -339,8 +344,11 @@ def test_no_secret_reaches_the_document(config_result: ImportResult) -> None:
     for secret in SECRETS:
         assert secret not in text
     assert "api_key" not in text
-    assert "api_base" not in text
-    assert "contoso" not in text  # nor the azure deployment names in api_base / model
+    # The endpoint is copied (the gateway needs it); literal keys are not, and no
+    # warning repeats one.
+    assert "https://contoso-eu.openai.azure.com/" in text
+    for warning in config_result.warnings:
+        assert not any(secret in warning for secret in SECRETS)
 
 
 def test_warnings_name_the_entries_they_are_about(config_result: ImportResult) -> None:
@@ -356,17 +364,20 @@ def test_routes_through_the_groups(config_catalog: Catalog) -> None:
     eu = router.route({**request, "model": "gpt4", "regions": ["eu"]})
     assert eu.primary.deployment == "azure-eu-gpt4o/gpt-4o"
     assert eu.primary.estimate.expected_usd == Decimal("0.00756")
-    assert {r.deployment for r in eu.rejected} == {"azure-2/gpt-4o", "openai-1/gpt-4o"}
+    assert {r.deployment for r in eu.rejected} == {
+        "azure-4992faf7/gpt-4o",
+        "openai-45318289/gpt-4o",
+    }
 
     smart = router.route({**request, "model": "smart", "strategy": "cheapest"})
-    assert smart.primary.deployment == "openai-2/gpt-4o-mini"
+    assert smart.primary.deployment == "openai-965485cd/gpt-4o-mini"
     assert smart.primary.estimate.expected_usd == per_million(2000, "0.1") + per_million(256, "0.4")
-    assert [c.deployment for c in smart.fallbacks] == ["anthropic-2/claude-haiku-4-5"]
+    assert [c.deployment for c in smart.fallbacks] == ["anthropic-ece10a7b/claude-haiku-4-5"]
 
     claude = router.route({**request, "model": "claude-sonnet"})
     assert {claude.primary.deployment, *(c.deployment for c in claude.fallbacks)} == {
-        "anthropic-1/claude-sonnet-4-5",
-        "bedrock-1/claude-sonnet-4-5",
+        "anthropic-276cbf24/claude-sonnet-4-5",
+        "bedrock-ea331f72/claude-sonnet-4-5",
     }
 
 
@@ -443,6 +454,6 @@ def test_azure_without_base_model_says_how_to_fix_it(base: Catalog) -> None:
     result = import_litellm_config(
         {"model_list": [entry("azure/contoso-prod-4")]}, base, source="azure.yaml"
     )
-    deployment = result.document["models"]["contoso-prod-4"]["deployments"]["azure-1"]
+    deployment = result.document["models"]["contoso-prod-4"]["deployments"]["azure-10231df7"]
     assert "prices" not in deployment
     assert any("model_info.base_model" in w for w in result.warnings)
