@@ -154,6 +154,7 @@ def build_state(
     upgrade(engine)
     repository = Repository(engine)
     config = ConfigLog(engine)
+    seen = config.latest()  # before reading what is in force: see ConfigWatcher
     try:
         start, source = start_catalog(settings.catalog, base=catalog)
         in_use = catalog_in_force(repository, config, start, source)
@@ -193,7 +194,7 @@ def build_state(
         max_request_seconds=settings.max_request_seconds,
         config=config,
     )
-    state.watcher = ConfigWatcher(state, config, poll_ms=settings.config_poll_ms).start()
+    state.watcher = ConfigWatcher(state, config, poll_ms=settings.config_poll_ms, seen=seen).start()
     state.refresh = PriceRefresh(state, settings).start()
     return state
 

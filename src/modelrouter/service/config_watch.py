@@ -28,11 +28,20 @@ DEFAULT_POLL_MS = 250
 
 
 class ConfigWatcher:
-    def __init__(self, state: ServiceState, log: ConfigLog, *, poll_ms: int = DEFAULT_POLL_MS):
+    def __init__(
+        self,
+        state: ServiceState,
+        log: ConfigLog,
+        *,
+        poll_ms: int = DEFAULT_POLL_MS,
+        seen: int | None = None,
+    ):
         self.state = state
         self.log = log
         self.poll = poll_ms / 1000
-        self.seq = log.latest()
+        # The last change the state already reflects: read before the state
+        # was built, so a change made while this worker started is not missed.
+        self.seq = log.latest() if seen is None else seen
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -57,6 +66,8 @@ class ConfigWatcher:
                 self.check()
             except (SQLAlchemyError, OSError) as exc:  # the store is away: try again later
                 _log.debug("configuration check failed: %s", exc)
+            except Exception:  # never let one bad change stop this worker following the log
+                _log.exception("configuration check failed")
 
     def _listen(self) -> None:
         url = self.log.engine.url.set(drivername="postgresql")
