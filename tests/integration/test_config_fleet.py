@@ -79,6 +79,9 @@ def test_an_import_reaches_every_worker_of_every_instance_within_a_second(
     postgres_fleet: list[Server],
 ) -> None:
     second = postgres_fleet[1]
+    budget = {"budgets": [{"period": "day", "limit_usd": "50"}]}
+    assert _admin(second, "PUT", "/v1/platform/policy", json=budget).status_code == 200
+    time.sleep(1.0)
     before = _fresh(
         second,
         "POST",
@@ -103,6 +106,10 @@ def test_an_import_reaches_every_worker_of_every_instance_within_a_second(
     cost = settled.json()["actual_cost"]
     assert cost["catalog_version"] == before["catalog_version"] != version
     assert Decimal(cost["total_usd"]) > 0
+    # Its reservation was released as it settled: the money held is the money spent.
+    spend = _admin(second, "GET", "/v1/tenants/acme/spend").json()["budgets"][0]
+    assert Decimal(spend["spent_usd"]) == Decimal(cost["total_usd"])
+    assert Decimal(spend["reserved_usd"]) == 0
 
     # A restart comes back on the newest stored version.
     second.stop()
