@@ -143,6 +143,17 @@ def test_a_circuit_opened_on_one_instance_is_honoured_by_the_other(
         assert time.monotonic() - reported < 1.0, "the second instance still routes to it"
         time.sleep(0.02)
     assert _health(second, victim)["circuit"]["reason"] == "server_error"
+    # The CLI draws what the second instance sees.
+    shown = subprocess.run(
+        [sys.executable, "-m", "modelrouter", "signals", "--url", second.base],
+        env={**second.env, "MODELROUTER_API_KEY": second.gateway_key, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "RedisSignals" in shown and victim in shown and "open" in shown
+    assert "server_error" in shown
 
 
 def test_a_quota_keeps_a_deployment_out_until_its_reset_and_a_short_signal_never_shortens(
