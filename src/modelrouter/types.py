@@ -38,6 +38,8 @@ class Strategy(StrEnum):
     QUALITY = "quality"
     PINNED = "pinned"
     BALANCED = "balanced"
+    # LiteLLM's simple-shuffle: traffic split by weight among the admissible.
+    WEIGHTED = "weighted"
 
 
 class Weights(BaseModel):

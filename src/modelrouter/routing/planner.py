@@ -262,14 +262,22 @@ def _reservation(chain: Sequence[Scored]) -> Decimal:
 
 
 def _diversify(chain: list[Scored]) -> list[Scored]:
-    """No two consecutive hops on one provider while another is available."""
+    """No two consecutive hops on one provider while another is available in
+    the same priority tier."""
     if len(chain) < 3:
         return chain
     out = [chain[0]]
     rest = chain[1:]
     while rest:
+        # Only within the next hop's priority tier: ``order`` is never crossed.
+        tier = rest[0].deployment.order
         index = next(
-            (i for i, s in enumerate(rest) if s.deployment.provider != out[-1].deployment.provider),
+            (
+                i
+                for i, s in enumerate(rest)
+                if s.deployment.order == tier
+                and s.deployment.provider != out[-1].deployment.provider
+            ),
             0,
         )
         out.append(rest.pop(index))

@@ -1,9 +1,15 @@
 """Ordering strategies for admissible candidates.
 
-Every strategy yields a sort key; candidates whose keys are equal form a tie
-group, ordered by a weighted draw from a hash of the request id (so the same
-request always gets the same order and weights spread different requests), and
-finally by deployment id. No clock, no unseeded randomness.
+A deployment's ``order`` is a strict priority tier under every strategy: a
+lower tier comes first whatever the strategy says, and a higher one serves
+only when nothing in the lower tiers is admissible (deployments without one
+come after every tier). Within a tier, every strategy yields a sort key;
+candidates whose keys are equal form a tie group, ordered by a weighted draw
+from a hash of the request id (so the same request always gets the same order
+and weights spread different requests), and finally by deployment id.
+``weighted`` gives every candidate the same key: the whole tier is one draw,
+so traffic splits by weight (LiteLLM's simple-shuffle). No clock, no unseeded
+randomness.
 """
 
 from __future__ import annotations
@@ -139,15 +145,19 @@ def order_candidates(
 
         def key(s: Scored) -> tuple[Decimal, ...]:
             return (Decimal(s.position),)
+    elif strategy is Strategy.WEIGHTED:
+
+        def key(s: Scored) -> tuple[Decimal, ...]:
+            return ()
     else:
         balanced = _balanced_keys(candidates, weights)
 
         def key(s: Scored) -> tuple[Decimal, ...]:
             return (balanced[s.deployment.id],)
 
-    def full_key(s: Scored) -> tuple[tuple[Decimal, ...], Decimal]:
+    def full_key(s: Scored) -> tuple[Decimal, tuple[Decimal, ...]]:
         order = s.deployment.order
-        return key(s), _INF if order is None else Decimal(order)
+        return _INF if order is None else Decimal(order), key(s)
 
     ordered: list[Scored] = []
     for _, group in groupby(sorted(candidates, key=full_key), key=full_key):
