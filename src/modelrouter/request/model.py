@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,6 +19,7 @@ from pydantic import (
 from modelrouter.bounds import Amount, Count, Name, Timestamp, amount
 from modelrouter.catalog.model import Feature
 from modelrouter.errors import invalid_input_from
+from modelrouter.request.bodies import translate
 from modelrouter.types import Percentile, Strategy, Weights
 
 __all__ = [
@@ -111,6 +113,19 @@ class RouteRequest(_Strict):
     max_latency_ms: Amount | None = None
     min_output_tokens_per_s: Amount | None = None
     latency_percentile: Percentile | None = None
+    # Caps on each hop's per-million-token prices (OpenRouter's max_price).
+    max_input_price_per_mtok: Amount | None = None
+    max_output_price_per_mtok: Amount | None = None
+    # What was mapped from an OpenAI, OpenRouter or Anthropic body (``request.bodies``).
+    translation: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _translate(cls, data: Any) -> Any:
+        # The bodies gateways already send are routed as they are.
+        return translate(data) if isinstance(data, Mapping) else data
 
     # A ratio keeps its bounds in the schema (an annotated amount would hide them).
     _ratio = field_validator("expected_cache_hit_ratio", mode="before")(amount)

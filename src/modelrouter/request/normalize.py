@@ -56,6 +56,10 @@ class NormalizedRequest:
     latency_percentile: Percentile | None = None
     # Estimated input was scaled by this, learned from prompts that did not fit.
     input_scale: Decimal | None = None
+    max_input_price_per_mtok: Decimal | None = None
+    max_output_price_per_mtok: Decimal | None = None
+    # What was mapped from another API's body (the plan's notes repeat it).
+    translation: tuple[str, ...] = ()
 
     def price_context(self) -> dict[str, str]:
         return price_context(self.service_tier)
@@ -74,6 +78,8 @@ class NormalizedRequest:
             no_training=self.no_training,
             allow_unknown=True,
             max_cost_per_request_usd=self.max_cost_usd,
+            max_input_price_per_mtok=self.max_input_price_per_mtok,
+            max_output_price_per_mtok=self.max_output_price_per_mtok,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +133,9 @@ class NormalizedRequest:
             min_output_tokens_per_s=_decimal(raw.get("min_output_tokens_per_s")),
             latency_percentile=_percentile(raw.get("latency_percentile")),
             input_scale=_decimal(raw.get("input_scale")),
+            max_input_price_per_mtok=_decimal(raw.get("max_input_price_per_mtok")),
+            max_output_price_per_mtok=_decimal(raw.get("max_output_price_per_mtok")),
+            translation=tuple(raw.get("translation", ())),
         )
 
 
@@ -224,4 +233,7 @@ def normalize(
         min_output_tokens_per_s=request.min_output_tokens_per_s,
         latency_percentile=request.latency_percentile,
         input_scale=scale,
+        max_input_price_per_mtok=request.max_input_price_per_mtok,
+        max_output_price_per_mtok=request.max_output_price_per_mtok,
+        translation=tuple(request.translation),
     )

@@ -397,7 +397,9 @@ def plan(inputs: PlanInputs) -> Planned:
         limit = min(limit, effective.max_fallbacks)
     kept = chain[: 1 + limit]
 
-    notes = [] if budget is None else list(budget.notes)
+    notes = [f"translated: {note}" for note in request.translation]
+    if budget is not None:
+        notes += budget.notes
     if inputs.policy_stale_since is not None:
         notes.append(
             "policies as last read: the store has been unreachable since "

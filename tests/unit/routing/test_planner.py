@@ -187,7 +187,7 @@ def test_bad_request_names_the_field(router: Router) -> None:
     with pytest.raises(InvalidInputError, match="require"):
         router.route({"model": "chat-large", "input_tokens": 1, "require": ["telepathy"]})
     with pytest.raises(InvalidInputError, match="unknown field"):
-        router.route({"model": "chat-large", "input_tokens": 1, "max_tokens": 5})
+        router.route({"model": "chat-large", "input_tokens": 1, "max_tokenz": 5})
 
 
 def test_messages_are_estimated_and_images_need_vision(router: Router) -> None:
