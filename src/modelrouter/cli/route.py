@@ -111,7 +111,15 @@ def _save(router: Router, plan: RoutingPlan) -> None:
 
 
 def route_command(
-    model: Annotated[str, typer.Argument(help="Alias, model id, or provider/model.")],
+    model: Annotated[str | None, typer.Argument(help="Alias, model id, or provider/model.")] = None,
+    body: Annotated[
+        Path | None,
+        typer.Option(
+            "--body",
+            help="A request body as a gateway sends it: ours, OpenAI chat completions, "
+            "OpenRouter's or Anthropic Messages (JSON/YAML); other options add to it.",
+        ),
+    ] = None,
     input_tokens: Annotated[
         int | None, typer.Option("--input-tokens", min=0, help="Prompt size in tokens.")
     ] = None,
@@ -165,7 +173,15 @@ def route_command(
     ] = False,
 ) -> None:
     """Plan one request: primary, fallbacks, estimated cost and latency."""
-    if (input_tokens is None) == (messages is None):
+    given: dict[str, Any] = {}
+    if body is not None:
+        raw = read_structured(body, "request body")
+        if not isinstance(raw, dict):
+            fail(f"request body {body} must be a JSON/YAML mapping")
+        given = raw
+    elif model is None:
+        fail("give a model, or --body FILE")
+    elif (input_tokens is None) == (messages is None):
         fail("give exactly one of --input-tokens or --messages")
     request: dict[str, Any] = {
         "model": model,
@@ -187,8 +203,19 @@ def route_command(
         request["providers"] = {"allow": provider or None, "deny": deny_provider or []}
     if messages is not None:
         request["messages"] = _messages(messages)
-    else:
+    elif input_tokens is not None:
         request["input_tokens"] = input_tokens
+    if given:
+        # The body as sent, with what the command line says on top of it.
+        defaults = {"service_tier": "standard", "data": {"zero_data_retention": False}}
+        request = {
+            **given,
+            **{k: v for k, v in request.items() if v is not None and v != defaults.get(k)},
+        }
+        if not request.get("require"):
+            request.pop("require", None)
+        if request.get("fallback_models") == []:
+            request.pop("fallback_models", None)
     with handle_errors(json_output):
         router = Router(
             load_catalog(catalog or [], bundled),

@@ -161,3 +161,28 @@ def test_messages_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["route", "gpt-4o-mini", "--messages", str(messages), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["primary"]["estimate"]["input_tokens"] > 0
+
+
+def test_route_takes_a_body_as_a_gateway_sends_it(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(
+        json.dumps(
+            {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hello there"}],
+                "max_tokens": 200,
+                "stream": True,
+                "temperature": 0.3,
+                "request_id": "cli-body",
+            }
+        )
+    )
+    result = runner.invoke(app, ["route", "--body", str(body), "--strategy", "cheapest", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["strategy"] == "cheapest"  # the command line adds to the body
+    request = plan["snapshot"]["inputs"]["request"]
+    assert request["max_output_tokens"] == 200 and "streaming" in request["require"]
+    assert any("max_tokens taken as max_output_tokens" in n for n in plan["notes"])
+    missing = runner.invoke(app, ["route"])
+    assert missing.exit_code != 0 and "--body" in missing.output
