@@ -14,7 +14,7 @@ from modelrouter.cli.common import fail, out
 
 __all__ = ["signals_command"]
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_URL = "http://127.0.0.1:8080"  # what `modelrouter serve` listens on by default
 
 
 def _fetch(url: str, key: str | None) -> dict[str, Any]:
