@@ -157,7 +157,7 @@ def build_state(
     seen = config.latest()  # before reading what is in force: see ConfigWatcher
     try:
         start, source = start_catalog(settings.catalog, base=catalog)
-        in_use = catalog_in_force(repository, config, start, source)
+        in_use, catalog_seq = catalog_in_force(repository, config, start, source)
         platform_policy_in_force(repository, config, settings.platform_policy)
     except StartupError as exc:
         engine.dispose()
@@ -193,6 +193,7 @@ def build_state(
         max_body_bytes=settings.max_body_bytes,
         max_request_seconds=settings.max_request_seconds,
         config=config,
+        catalog_seq=catalog_seq,
     )
     state.watcher = ConfigWatcher(state, config, poll_ms=settings.config_poll_ms, seen=seen).start()
     state.refresh = PriceRefresh(state, settings).start()

@@ -94,13 +94,13 @@ class ConfigWatcher:
             return False
         catalogs = [c for c in changes if c.kind == "catalog"]
         policies = [c for c in changes if c.kind != "catalog"]
-        if catalogs and catalogs[-1].version != self.state.catalog.version:
-            version = catalogs[-1].version
-            catalog = self.state.catalog_at(version)
+        newest = catalogs[-1] if catalogs else None
+        if newest is not None and newest.seq > self.state.catalog_seq:
+            catalog = self.state.catalog_at(newest.version)
             if catalog is None:
-                _log.warning("catalog %s is in the log but not in the store", version)
+                _log.warning("catalog %s is in the log but not in the store", newest.version)
             else:
-                self.state.use_catalog(catalog)
+                self.state.use_catalog(catalog, seq=newest.seq)
         for change in policies:
             if change.kind == "tenant_policy" and change.subject is not None:
                 self.state.policy_cache.forget(change.subject)

@@ -61,17 +61,18 @@ def platform_policy_from(path: Path) -> PolicyDocument:
 
 def catalog_in_force(
     repository: Repository, log: ConfigLog, start: Catalog, source: str
-) -> Catalog:
+) -> tuple[Catalog, int]:
+    """The catalog to route with, and its change's sequence number in the log."""
     head = log.head("catalog")
     last_start = log.head("catalog", origin="start")
     repository.save_catalog(start)  # stored once; a no-op when it is
     if head is None or last_start is None or last_start.version != start.version:
-        log.publish("catalog", start.version, origin="start", source=source, author="serve")
-        return start
+        seq = log.publish("catalog", start.version, origin="start", source=source, author="serve")
+        return start, seq
     if head.version == start.version:
-        return start
+        return start, head.seq
     stored = repository.load_catalog(head.version)
-    return start if stored is None else stored
+    return (start, last_start.seq) if stored is None else (stored, head.seq)
 
 
 def platform_policy_in_force(repository: Repository, log: ConfigLog, path: Path | None) -> None:

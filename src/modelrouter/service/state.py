@@ -94,6 +94,9 @@ class ServiceState:
     # Catalog versions besides the one in force: what outcomes of older decisions are priced at.
     catalogs: CatalogCache = field(default_factory=CatalogCache)
     config: ConfigLog | None = None
+    # The configuration log's sequence number of the catalog in force: an
+    # older change never replaces a newer one, whoever applies it first.
+    catalog_seq: int = 0
     watcher: Any = None  # the ConfigWatcher following the configuration log
     refresh: Any = None  # the PriceRefresh job
     _router: Router | None = None
@@ -171,15 +174,23 @@ class ServiceState:
         """Store a catalog version and put it in force: here at once, in every
         other worker on the database on the change notice, and after a restart."""
         self.repository.save_catalog(catalog)
-        self.use_catalog(catalog)
-        self.config_log.publish(
+        seq = self.config_log.publish(
             "catalog", catalog.version, origin=origin, source=source, author=author
         )
+        self.use_catalog(catalog, seq=seq)
 
-    def use_catalog(self, catalog: Catalog) -> None:
+    def use_catalog(self, catalog: Catalog, *, seq: int | None = None) -> bool:
+        """Route with ``catalog`` from now on; with ``seq`` (its change in the
+        configuration log), only if no newer change is in force already."""
         with self._lock:
-            self.catalog = catalog
-            self._router = None
+            if seq is not None:
+                if seq <= self.catalog_seq:
+                    return False
+                self.catalog_seq = seq
+            if catalog is not self.catalog:
+                self.catalog = catalog
+                self._router = None
+            return True
 
     def close(self) -> None:
         if self.watcher is not None:
