@@ -12,7 +12,9 @@ p50 from 11 ms to 110 ms when each rebuilt its catalog. So:
   (the route answers 429 with Retry-After) instead of queueing for the
   thread pool that the other endpoints share.
 
-Both live on the application (``replays_of(app.state)``), made on first use.
+The cache is the service state's (``ServiceState.catalogs``, read through
+``catalog_at``: replays and outcomes of older decisions share it); the slots
+live on the application (``replays_of(app.state)``), made on first use.
 """
 
 from __future__ import annotations
@@ -125,10 +127,10 @@ class ReplaySlots:
 
 
 class Replays:
-    def __init__(
-        self, *, catalogs: int = CATALOGS_KEPT, concurrency: int = REPLAY_CONCURRENCY
-    ) -> None:
-        self.catalogs = CatalogCache(catalogs)
+    """The replay bound; the catalog versions replay loads are the state's
+    (``ServiceState.catalog_at``), shared with outcomes of older decisions."""
+
+    def __init__(self, *, concurrency: int = REPLAY_CONCURRENCY) -> None:
         self.slots = ReplaySlots(concurrency)
 
 

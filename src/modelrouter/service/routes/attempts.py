@@ -40,7 +40,7 @@ from modelrouter.service.routes.decisions import (
 from modelrouter.service.state import ServiceState
 from modelrouter.store.attempts import AttemptRecord
 from modelrouter.store.keys import Principal
-from modelrouter.store.repository import decision_row
+from modelrouter.store.repository import StoredDecision, decision_row
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["decisions"])
@@ -127,13 +127,18 @@ def _served(report: AttemptReport | Outcome) -> bool:
 
 
 def _plan_of(
-    state: ServiceState, decision_id: str, principal: Principal
+    state: ServiceState,
+    decision_id: str,
+    principal: Principal,
+    stored: StoredDecision | None = None,
 ) -> tuple[RoutingPlan | None, Response | None]:
     """The decision's plan, storing it now if it was routed here and is still
-    on its way to the database; or the answer to give instead (404, 503)."""
+    on its way to the database; or the answer to give instead (404, 503).
+    ``stored`` is the row when the caller has read it already."""
     if DECISION_ID.fullmatch(decision_id) is None:
         raise not_found(f"decision {decision_id}")
-    stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
+    if stored is None:
+        stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
     plan = state.recent.get(decision_id)
     if stored is None:
         if plan is None or not can_see_tenant(principal, plan.tenant_id):
@@ -362,7 +367,7 @@ def record_outcome(
             return JSONResponse(
                 {"decision_id": decision_id, "actual_cost": stored.actual_cost, "duplicate": True}
             )
-    plan, refusal = _plan_of(state, decision_id, principal)
+    plan, refusal = _plan_of(state, decision_id, principal, stored)
     if refusal is not None:
         return refusal
     assert plan is not None

@@ -206,12 +206,7 @@ def replay_decision(
                 REPLAY_RETRY_AFTER_SECONDS,
             )
         version = stored.snapshot["inputs"]["catalog_version"]
-        in_force = state.catalog
-        catalog = (
-            in_force
-            if version == in_force.version
-            else replays.catalogs.get(version, state.repository.load_catalog)
-        )
+        catalog = state.catalog_at(version)
         if catalog is None:
             raise HTTPException(409, f"catalog {version} is not in the store")
         result = replay(stored.snapshot, catalog)
