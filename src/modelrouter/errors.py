@@ -379,8 +379,13 @@ def _is_branch_tag(part: int | str) -> bool:
     return isinstance(part, str) and (
         part in {"decimal", "int", "str", "float", "bool", "list", "dict", "none"}
         or part.endswith("Spec")
-        or part.startswith(("function-", "tuple[", "list[", "dict["))
+        or part.startswith(("function-", "tuple[", "list[", "dict[", UNION_TAG))
     )
+
+
+# The prefix of the tags our discriminated unions name their branches with,
+# so that the branch is never read as a field.
+UNION_TAG = "union:"
 
 
 def _strip(loc: tuple[int | str, ...], prefix: tuple[str, ...]) -> tuple[int | str, ...]:

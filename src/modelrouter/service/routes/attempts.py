@@ -15,9 +15,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
 
 from modelrouter.bounds import Amount, Name
+from modelrouter.errors import UNION_TAG
 from modelrouter.feedback.attempt import Attempt
 from modelrouter.feedback.classify import ErrorClass, classify
 from modelrouter.feedback.ratelimits import parse_rate_limit_headers
@@ -112,6 +121,20 @@ class AttemptBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attempts: list[AttemptReport] = Field(min_length=1, max_length=20)
+
+
+def _shape(body: Any) -> str:
+    # A body with ``attempts`` is a batch; any other is one attempt, whose own
+    # errors (a bad status, say) are then the ones reported.
+    many = isinstance(body, dict) and "attempts" in body
+    return f"{UNION_TAG}batch" if many else f"{UNION_TAG}one"
+
+
+AttemptBody = Annotated[
+    Annotated[AttemptBatch, Tag(f"{UNION_TAG}batch")]
+    | Annotated[AttemptReport, Tag(f"{UNION_TAG}one")],
+    Discriminator(_shape),
+]
 
 
 def _source(report: AttemptReport | Outcome) -> UsageSource | None:
@@ -301,7 +324,7 @@ def _cost_of(state: ServiceState, plan: RoutingPlan) -> dict[str, Any] | None:
 )
 def record_attempts(
     decision_id: DecisionId,
-    body: AttemptBatch | AttemptReport,
+    body: AttemptBody,
     http: Request,
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> Response:
