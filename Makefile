@@ -10,24 +10,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+TEST_STAMP := $(VENV)/.installed-test
+
 # Reinstall only when the project's declared dependencies change.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[service,dev]'
 	@touch $(STAMP)
+
+# The tests also need the peers they are compared with (LiteLLM, pinned).
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[service,dev,peers]'
+	@touch $(TEST_STAMP)
 
 # The HTTP service on the embedded defaults (SQLite under data/, the bundled catalog).
 run: $(STAMP)
 	$(BIN)/modelrouter db upgrade
 	$(BIN)/modelrouter serve --local-keys --host 127.0.0.1 --port $(or $(PORT),8080)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit

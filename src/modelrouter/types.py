@@ -90,6 +90,9 @@ class RejectionCode(StrEnum):
     MODEL_DEPRECATED = "model_deprecated"
     CIRCUIT_OPEN = "circuit_open"
     RATE_LIMIT_HEADROOM = "rate_limit_headroom"
+    TAG_MISMATCH = "tag_mismatch"
+    TAG_DENIED = "tag_denied"
+    BUDGET_EXCEEDED = "budget_exceeded"
 
 
 @dataclass(frozen=True, slots=True)

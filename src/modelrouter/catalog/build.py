@@ -238,6 +238,7 @@ def _deployment(
         order=spec.order,
         rpm=spec.rpm,
         tpm=spec.tpm,
+        tags=tuple(spec.tags or ()),
         endpoint=_endpoint(
             spec.endpoint,
             provider_spec.endpoint if provider_spec else None,

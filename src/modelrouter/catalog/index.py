@@ -18,10 +18,22 @@ from modelrouter.catalog.build import (
     merge_layers,
 )
 from modelrouter.catalog.model import Alias, Deployment, Model, Provider
-from modelrouter.catalog.schema import CatalogDocument
+from modelrouter.catalog.schema import AliasSpec, CatalogDocument
 from modelrouter.errors import CatalogError
 
 __all__ = ["Catalog"]
+
+
+def _alias(name: str, spec: list[str] | AliasSpec) -> Alias:
+    if isinstance(spec, list):
+        return Alias(name, tuple(spec))
+    return Alias(
+        name,
+        tuple(spec.targets),
+        tuple(spec.fallbacks),
+        tuple(spec.context_window_fallbacks),
+        tuple(spec.content_policy_fallbacks),
+    )
 
 
 class Catalog:
@@ -56,9 +68,7 @@ class Catalog:
             by_provider_model[(deployment.provider, deployment.model)].append(deployment)
         self._by_model = {key: tuple(value) for key, value in by_model.items()}
         self._by_provider_model = {key: tuple(value) for key, value in by_provider_model.items()}
-        self.aliases = {
-            name: Alias(name, tuple(targets)) for name, targets in document.aliases.items()
-        }
+        self.aliases = {name: _alias(name, spec) for name, spec in document.aliases.items()}
         self._resolved_aliases: dict[str, tuple[Deployment, ...]] = {}
         for alias in self.aliases.values():
             self._resolved_aliases[alias.name] = self._expand_alias(alias)

@@ -167,9 +167,20 @@ class Deployment:
     tpm: int | None = None
     # How a gateway calls it; None when neither the deployment nor its provider says.
     endpoint: Endpoint | None = None
+    # Labels a request's ``tags`` select on (LiteLLM's tag routing; ``default``
+    # serves requests that carry none).
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Alias:
+    """A name for a list of targets, with the chains that follow them: after
+    every target (``fallbacks``), when the request does not fit the targets'
+    windows (``context_window_fallbacks``), and after a ``content_policy``
+    refusal (``content_policy_fallbacks``). Chains name models or aliases."""
+
     name: str
     targets: tuple[str, ...]
+    fallbacks: tuple[str, ...] = ()
+    context_window_fallbacks: tuple[str, ...] = ()
+    content_policy_fallbacks: tuple[str, ...] = ()

@@ -52,6 +52,7 @@ from modelrouter.pricing.units import UNITS
 
 __all__ = [
     "SCHEMA_ID",
+    "AliasSpec",
     "CapabilitiesSpec",
     "CatalogDocument",
     "DataTermsSpec",
@@ -293,6 +294,7 @@ class DeploymentSpec(_Strict):
     rpm: Count | None = Field(default=None, gt=0, le=10**9)
     tpm: Count | None = Field(default=None, gt=0, le=10**12)
     endpoint: EndpointSpec | None = None
+    tags: list[Name] | None = Field(default=None, max_length=50)
 
     @field_validator("prices", mode="before")
     @classmethod
@@ -314,6 +316,15 @@ class ModelSpec(_Strict):
     deployments: dict[Name, DeploymentSpec] = Field(default_factory=dict)
 
 
+class AliasSpec(_Strict):
+    """An alias with chains; a plain list is an alias of targets only."""
+
+    targets: list[Name] = Field(min_length=1, max_length=1000)
+    fallbacks: list[Name] = Field(default_factory=list, max_length=20)
+    context_window_fallbacks: list[Name] = Field(default_factory=list, max_length=20)
+    content_policy_fallbacks: list[Name] = Field(default_factory=list, max_length=20)
+
+
 class ProviderSpec(_Strict):
     name: str | None = None
     regions: list[Name] | None = None
@@ -327,11 +338,6 @@ class CatalogDocument(_Strict):
     )
     providers: dict[Name, ProviderSpec] = Field(default_factory=dict)
     models: dict[Name, ModelSpec] = Field(default_factory=dict)
-    aliases: dict[Name, list[Name]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _alias_names(self) -> CatalogDocument:
-        for name in self.aliases:
-            if name in self.models:
-                raise ValueError(f"alias {name!r} has the same name as a model")
-        return self
+    # An alias may have a model's name: it then means its own targets (a
+    # LiteLLM group ``gpt-4o`` over two of gpt-4o's deployments).
+    aliases: dict[Name, list[Name] | AliasSpec] = Field(default_factory=dict)

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from modelrouter.bounds import Count, Name
 from modelrouter.encoding import canonical_hash
@@ -26,8 +33,10 @@ __all__ = [
     "DEFAULT_PRIOR_SAMPLES",
     "Budget",
     "HealthPolicy",
+    "BudgetScope",
     "ListRule",
     "PolicyDocument",
+    "TagPolicy",
     "matches_any",
     "parse_policy",
 ]
@@ -127,8 +136,28 @@ class HealthPolicy(_Strict):
     )(lambda value: parse_decimal(value, what="health setting"))
 
 
+class TagPolicy(_Strict):
+    """``require``: every hop carries all of these tags; ``deny``: no hop carries any."""
+
+    require: list[Name] = Field(default_factory=list, max_length=50)
+    deny: list[Name] = Field(default_factory=list, max_length=50)
+
+
+BudgetScope = Literal["tenant", "key", "provider", "model", "deployment", "tag"]
+
+
 class Budget(_Strict):
-    period: Literal["day", "week", "month"]
+    """A spend limit over a window. ``scope`` says what spend counts: the
+    tenant's (the default), or that of each API key, provider, model or alias,
+    deployment or tag matching ``match`` (a glob; absent: every one, each with
+    its own window). The window is a calendar ``period`` in ``timezone`` or a
+    fixed ``duration`` (``1h``, ``30d``: LiteLLM's ``budget_duration``)."""
+
+    name: Name | None = None
+    scope: BudgetScope = "tenant"
+    match: Pattern | None = None
+    period: Literal["day", "week", "month"] | None = None
+    duration: Annotated[str, Field(max_length=20)] | None = None
     limit_usd: Decimal
     soft_limit_pct: Decimal | None = Field(default=None, gt=0, le=100)
     soft_action: Literal["cheapest"] | dict[Literal["deny_models"], list[Pattern]] | None = None
@@ -149,12 +178,19 @@ class Budget(_Strict):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    @model_validator(mode="after")
+    def _one_window(self) -> Budget:
+        if (self.period is None) == (self.duration is None):
+            raise ValueError("give exactly one of period (day, week, month) or duration (1h, 30d)")
+        return self
+
 
 class PolicyDocument(_Strict):
     providers: ListRule = Field(default_factory=ListRule)
     vendors: ListRule = Field(default_factory=ListRule)
     models: ListRule = Field(default_factory=ListRule)
     regions: ListRule = Field(default_factory=ListRule)
+    tags: TagPolicy = Field(default_factory=TagPolicy)
     data: DataPolicy = Field(default_factory=DataPolicy)
     capabilities: CapabilityPolicy = Field(default_factory=CapabilityPolicy)
     limits: Limits = Field(default_factory=Limits)

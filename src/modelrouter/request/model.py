@@ -96,6 +96,8 @@ class RouteRequest(_Strict):
     expected_output_tokens: Count | None = Field(default=None, ge=0, le=MAX_INPUT_TOKENS)
     expected_cache_hit_ratio: Decimal | None = Field(default=None, ge=0, le=1)
     require: list[Feature] = Field(default_factory=list, max_length=20)
+    # Only deployments carrying all of these (LiteLLM's tag routing).
+    tags: list[Name] = Field(default_factory=list, max_length=20)
     regions: list[Name] | None = Field(default=None, max_length=100)
     providers: AllowDeny | None = None
     vendors: AllowDeny | None = None

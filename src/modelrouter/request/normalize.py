@@ -60,6 +60,7 @@ class NormalizedRequest:
     max_output_price_per_mtok: Decimal | None = None
     # What was mapped from another API's body (the plan's notes repeat it).
     translation: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def price_context(self) -> dict[str, str]:
         return price_context(self.service_tier)
@@ -136,6 +137,7 @@ class NormalizedRequest:
             max_input_price_per_mtok=_decimal(raw.get("max_input_price_per_mtok")),
             max_output_price_per_mtok=_decimal(raw.get("max_output_price_per_mtok")),
             translation=tuple(raw.get("translation", ())),
+            tags=tuple(raw.get("tags", ())),
         )
 
 
@@ -236,4 +238,5 @@ def normalize(
         max_input_price_per_mtok=request.max_input_price_per_mtok,
         max_output_price_per_mtok=request.max_output_price_per_mtok,
         translation=tuple(request.translation),
+        tags=tuple(dict.fromkeys(request.tags)),
     )

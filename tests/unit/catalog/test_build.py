@@ -71,7 +71,7 @@ def test_capability_unknown_stays_unknown(small_catalog: Catalog) -> None:
         ),
         ({"models": {"m": {"context_window": 0}}}, "field context_window"),
         ({"aliases": {"a": ["nowhere"]}}, "aliases.a"),
-        ({"models": {"m": {}}, "aliases": {"m": ["m"]}}, "same name as a model"),
+        ({"models": {"m": {}}, "aliases": {"a": {"targets": []}}}, "aliases.a"),
         (
             {"models": {"m": {"deployments": {"p": {"genai": {"provider": "x", "model": "y"}}}}}},
             "genai-prices has no chat price",
