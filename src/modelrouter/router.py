@@ -300,14 +300,14 @@ class Router:
         latency and headroom; and, for a served attempt whose usage is whole,
         the reply-length learner and the estimate calibration."""
         served = attempt.deployment
-        position = next((i for i, c in enumerate(plan.chain) if c.deployment == served), None)
+        position = next((i for i, c in enumerate(plan.hops) if c.deployment == served), None)
         if position is None:
-            hops = ", ".join(c.deployment for c in plan.chain)
+            hops = ", ".join(c.deployment for c in plan.hops)
             raise InvalidInputError(
                 f"{served} was not a hop of decision {plan.decision_id}; its hops are {hops}",
                 field="deployment",
             )
-        hop = plan.chain[position]
+        hop = plan.hops[position]
         catalog = self.catalog_of(plan)
         deployment = catalog.deployments[served]
         cost = None

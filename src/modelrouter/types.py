@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -388,6 +388,9 @@ class RoutingPlan:
     timestamp: datetime
     price_context: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    # Hops that follow an attempt failing with one of these error classes
+    # instead of the main chain (an alias's ``content_policy_fallbacks``).
+    chains: tuple[tuple[str, tuple[Candidate, ...]], ...] = ()
     # With budgets: the money held for this decision (its costliest hop's worst
     # case), and the ledger windows it is held in.
     reserved_usd: Decimal | None = None
@@ -398,6 +401,23 @@ class RoutingPlan:
     @property
     def chain(self) -> tuple[Candidate, ...]:
         return (self.primary, *self.fallbacks)
+
+    @property
+    def hops(self) -> tuple[Candidate, ...]:
+        """Every deployment the plan may send to: the chain, then its error chains'."""
+        extra = tuple(c for _, chain in self.chains for c in chain)
+        return self.chain + extra if extra else self.chain
+
+    def next_hop(self, tried: Iterable[str], error_class: str | None = None) -> Candidate | None:
+        """The hop to try after the deployments ``tried``, the last of which
+        failed with ``error_class``: the first untried hop of that class's
+        chain when the plan has one, else of the main chain; None when none is
+        left, or after a bad request (it would fail on every hop)."""
+        if error_class == "bad_request":
+            return None
+        done = set(tried)
+        chain = dict(self.chains).get(error_class or "", self.chain)
+        return next((c for c in chain if c.deployment not in done), None)
 
     @cached_property
     def _body(self) -> dict[str, Any]:
@@ -412,6 +432,17 @@ class RoutingPlan:
             "catalog_version": self.catalog_version,
             "policy_version": self.policy_version,
             "notes": list(self.notes),
+            # Only when there are any: plans without chains keep their hash.
+            **(
+                {
+                    "chains": {
+                        cls: [candidate.to_dict() for candidate in chain]
+                        for cls, chain in self.chains
+                    }
+                }
+                if self.chains
+                else {}
+            ),
         }
 
     def body(self) -> dict[str, Any]:
@@ -472,6 +503,10 @@ class RoutingPlan:
                 timestamp=datetime.fromisoformat(raw["timestamp"]),
                 price_context=tuple(sorted(raw.get("price_context", {}).items())),
                 notes=tuple(raw.get("notes", ())),
+                chains=tuple(
+                    (cls, tuple(Candidate.from_dict(c) for c in chain))
+                    for cls, chain in raw.get("chains", {}).items()
+                ),
                 reserved_usd=None if reserved is None else Decimal(reserved),
                 budget_keys=tuple(raw.get("budget_keys", ())),
             )

@@ -123,11 +123,11 @@ def outcome_event(
     served = deployment or cost.deployment
     if served != cost.deployment:
         raise ValueError(f"the cost was priced for {cost.deployment}, not {served}")
-    index = next((i for i, c in enumerate(plan.chain) if c.deployment == served), None)
+    index = next((i for i, c in enumerate(plan.hops) if c.deployment == served), None)
     if index is None:
-        hops = ", ".join(c.deployment for c in plan.chain)
+        hops = ", ".join(c.deployment for c in plan.hops)
         raise ValueError(f"{served} is not a hop of decision {plan.decision_id}; hops: {hops}")
-    hop = plan.chain[index]
+    hop = plan.hops[index]
     return {
         "type": "outcome",
         "version": EVENT_VERSION,

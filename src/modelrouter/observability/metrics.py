@@ -361,10 +361,10 @@ class Metrics:
 
 def serving_hop(plan: RoutingPlan, deployment: str) -> Candidate:
     """The hop of ``plan`` that ``deployment`` names; ValueError if none does."""
-    for candidate in plan.chain:
+    for candidate in plan.hops:
         if candidate.deployment == deployment:
             return candidate
-    hops = ", ".join(c.deployment for c in plan.chain)
+    hops = ", ".join(c.deployment for c in plan.hops)
     raise ValueError(
         f"{deployment} is not a hop of decision {plan.decision_id}; its hops are {hops}"
     )

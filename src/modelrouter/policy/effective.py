@@ -93,6 +93,9 @@ class EffectivePolicy:
     vendors: EffectiveList = EffectiveList()
     models: EffectiveList = EffectiveList()
     regions: EffectiveList = EffectiveList()
+    # Every hop carries all of ``tags_require`` and none of ``tags_deny``.
+    tags_require: tuple[str, ...] = ()
+    tags_deny: tuple[str, ...] = ()
     zero_data_retention: bool = False
     no_training: bool = False
     allow_unknown: bool | None = None
@@ -117,6 +120,8 @@ class EffectivePolicy:
             vendors=EffectiveList.of(doc.vendors),
             models=EffectiveList.of(doc.models),
             regions=EffectiveList.of(doc.regions),
+            tags_require=tuple(sorted(set(doc.tags.require))),
+            tags_deny=tuple(sorted(set(doc.tags.deny))),
             zero_data_retention=doc.data.zero_data_retention,
             no_training=doc.data.no_training,
             allow_unknown=doc.capabilities.allow_unknown,
@@ -142,6 +147,8 @@ class EffectivePolicy:
             vendors=self.vendors.meet(tenant.vendors),
             models=self.models.meet(tenant.models),
             regions=self.regions.meet(tenant.regions),
+            tags_require=tuple(sorted({*self.tags_require, *tenant.tags_require})),
+            tags_deny=tuple(sorted({*self.tags_deny, *tenant.tags_deny})),
             zero_data_retention=self.zero_data_retention or tenant.zero_data_retention,
             no_training=self.no_training or tenant.no_training,
             allow_unknown=_allow_unknown(self.allow_unknown, tenant.allow_unknown),
@@ -186,6 +193,12 @@ class EffectivePolicy:
             "vendors": self.vendors.to_dict(),
             "models": self.models.to_dict(),
             "regions": self.regions.to_dict(),
+            # Only when set: snapshots from before tags keep their bytes.
+            **(
+                {"tags": {"require": list(self.tags_require), "deny": list(self.tags_deny)}}
+                if self.tags_require or self.tags_deny
+                else {}
+            ),
             "data": {
                 "zero_data_retention": self.zero_data_retention,
                 "no_training": self.no_training,

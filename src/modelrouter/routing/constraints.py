@@ -169,6 +169,32 @@ def _lists(d: Deployment, need: Need) -> Iterator[Rejection]:
                     have,
                     rule=layer,
                 )
+        if policy.tags_require or policy.tags_deny:
+            yield from _tag_rules(d, layer, policy)
+
+
+def _tag_rules(d: Deployment, layer: str, policy: EffectivePolicy) -> Iterator[Rejection]:
+    have = ", ".join(d.tags) or None
+    missing = [tag for tag in policy.tags_require if tag not in d.tags]
+    if missing:
+        yield _reject(
+            d,
+            Code.TAG_MISMATCH,
+            f"carries tags [{have or ''}], the {layer} policy requires "
+            f"[{', '.join(policy.tags_require)}]",
+            ", ".join(policy.tags_require),
+            have,
+            rule=layer,
+        )
+    denied = [tag for tag in d.tags if tag in policy.tags_deny]
+    if denied:
+        yield _reject(
+            d,
+            Code.TAG_DENIED,
+            f"tag {', '.join(denied)} is denied by the {layer} policy",
+            have=have,
+            rule=layer,
+        )
 
 
 def _data(d: Deployment, need: Need) -> Iterator[Rejection]:

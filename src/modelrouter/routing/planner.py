@@ -8,13 +8,13 @@ unseeded random number and does no I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from modelrouter.catalog.index import Catalog
-from modelrouter.catalog.model import Deployment
+from modelrouter.catalog.model import Alias, Deployment
 from modelrouter.errors import CatalogVersionError, NoRouteError, UnknownPriceError
 from modelrouter.policy.budgets import BudgetContext
 from modelrouter.policy.document import DEFAULT_MAX_FALLBACKS
@@ -24,6 +24,7 @@ from modelrouter.request.normalize import NormalizedRequest
 from modelrouter.routing.constraints import Need, check_cost, check_live, check_static
 from modelrouter.routing.resolver import Resolved, resolve
 from modelrouter.routing.strategies import Scored, order_candidates
+from modelrouter.routing.tags import prefer_default, select_by_tags
 from modelrouter.types import (
     Candidate,
     DeploymentSignals,
@@ -333,8 +334,31 @@ def _need(request: NormalizedRequest, policy: PolicyStack, budget: BudgetContext
             rule.allow or rule.deny
             for _, p in layers
             for rule in (p.providers, p.vendors, p.models, p.regions)
-        ),
+        )
+        or any(p.tags_require or p.tags_deny for _, p in layers),
     )
+
+
+def _tokens_of(request: NormalizedRequest) -> str:
+    total = request.input_tokens + (request.max_output_tokens or 0)
+    return f"{total}{'' if request.input_exact else ' (estimated)'}"
+
+
+def _error_chains(
+    alias: Alias, group: Callable[[str], list[Scored]], limit: int
+) -> tuple[tuple[str, list[Scored]], ...]:
+    """The hops that follow an attempt failing with one of these error classes
+    (its next hop comes from here, not the main chain), each cut like the chain."""
+    out = []
+    for error_class, names in (
+        ("content_policy", alias.content_policy_fallbacks),
+        ("context_window_exceeded", alias.context_window_fallbacks),
+    ):
+        if names:
+            hops = [s for name in names for s in group(name)][: 1 + limit]
+            if hops:
+                out.append((error_class, hops))
+    return tuple(out)
 
 
 def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strategy:
@@ -364,9 +388,12 @@ def plan(inputs: PlanInputs) -> Planned:
 
     groups: list[list[Scored]] = []
     rejected: list[Rejection] = []
+    notes: list[str] = []
     seen: set[str] = set()
     position = 0
-    for name in (request.model, *request.fallback_models):
+
+    def group(name: str) -> list[Scored]:
+        nonlocal position, missed
         resolved = [
             r
             for r in resolve(name, catalog, effective, start=position)
@@ -374,17 +401,42 @@ def plan(inputs: PlanInputs) -> Planned:
         ]
         seen.update(r.deployment.id for r in resolved)
         position += len(resolved) + 1
+        if request.tags:
+            selection = select_by_tags([r.deployment for r in resolved], request.tags, via=name)
+            rejected.extend(selection.rejected)
+            resolved = [resolved[i] for i in selection.kept]
+            if selection.note is not None:
+                notes.append(selection.note)
         admissible, fell = _evaluate(resolved, request, need, live)
-        rejected += fell
+        rejected.extend(fell)
         ordered = order_candidates(admissible, strategy, weights, seed)
         if cutoffs:
             # Preferred cut-offs reorder, never exclude: misses go last, in order.
             late = [s for s in ordered if not s.meets_cutoffs]
             missed += len(late)
             ordered = [s for s in ordered if s.meets_cutoffs] + late
-        groups.append(ordered)
+        return ordered if request.tags else prefer_default(ordered)
 
-    chain = [s for group in groups for s in group]
+    # A catalog alias (not one a policy redefines) brings its chains.
+    alias = catalog.aliases.get(request.model) if effective.alias(request.model) is None else None
+    names = list(dict.fromkeys((request.model, *request.fallback_models)))
+    if alias is not None:
+        names += [n for n in alias.fallbacks if n not in names]
+    for index, name in enumerate(names):
+        groups.append(group(name))
+        if index == 0 and not groups[0] and alias is not None and alias.context_window_fallbacks:
+            too_small = {
+                r.deployment for r in rejected if r.code is RejectionCode.CONTEXT_WINDOW_TOO_SMALL
+            }
+            if too_small:
+                extra = [n for n in alias.context_window_fallbacks if n not in names]
+                names[1:1] = extra
+                notes.append(
+                    f"{_tokens_of(request)} tokens do not fit the window of {request.model}'s "
+                    f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
+                )
+
+    chain = [s for group_ in groups for s in group_]
     if not chain:
         raise NoRouteError(request.model, rejected)
     diversify = effective.diversify_providers
@@ -396,8 +448,9 @@ def plan(inputs: PlanInputs) -> Planned:
     if effective.max_fallbacks is not None:
         limit = min(limit, effective.max_fallbacks)
     kept = chain[: 1 + limit]
+    chains = _error_chains(alias, group, limit) if alias is not None else ()
 
-    notes = [f"translated: {note}" for note in request.translation]
+    notes[:0] = [f"translated: {note}" for note in request.translation]
     if budget is not None:
         notes += budget.notes
     if inputs.policy_stale_since is not None:
@@ -436,7 +489,10 @@ def plan(inputs: PlanInputs) -> Planned:
         timestamp=request.timestamp,
         price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
-        reserved_usd=_reservation(kept) if budget is not None else None,
+        chains=tuple((cls, tuple(_candidate(s) for s in c)) for cls, c in chains),
+        reserved_usd=_reservation([*kept, *(s for _, c in chains for s in c)])
+        if budget is not None
+        else None,
         budget_keys=() if budget is None else budget.keys,
     )
     return Planned(result, live.read)

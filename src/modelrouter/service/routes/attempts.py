@@ -175,7 +175,7 @@ def _plan_of(
 
 
 def _estimated(plan: RoutingPlan, deployment: str) -> Usage:
-    hop = next((c for c in plan.chain if c.deployment == deployment), None)
+    hop = next((c for c in plan.hops if c.deployment == deployment), None)
     if hop is None:
         return Usage()  # not a hop: ``Router.record_attempt`` says which are
     return Usage(
@@ -283,7 +283,7 @@ def _record(
     for (attempt, cost), record, is_new in zip(done, records, new, strict=True):
         if not is_new:
             continue
-        provider = plan.chain[[c.deployment for c in plan.chain].index(attempt.deployment)].provider
+        provider = plan.hops[[c.deployment for c in plan.hops].index(attempt.deployment)].provider
         state.metrics.count_attempt(provider, record.status)
         if cost is not None:
             state.metrics.observe_outcome(plan, cost)
@@ -303,6 +303,12 @@ def _record(
         ],
         "actual_cost": decision_cost,
     }
+    last = done[-1][0] if done else None
+    if last is not None and not last.is_final:
+        # Where the gateway goes next: the error's own chain (content_policy) or the main one.
+        tried = [a.deployment for a in stored_attempts]
+        after = plan.next_hop(tried, None if last.error_class is None else last.error_class.value)
+        answer["next"] = None if after is None else after.to_dict()
     if fresh and plan.reserved_usd is not None:
         tenant_policy, _ = state.tenant_policy(plan.tenant_id)
         over = state.router().over_budget(plan, tenant_policy)
