@@ -225,6 +225,15 @@ def translate(raw: Mapping[str, Any]) -> dict[str, Any]:
             notes.append(f":{suffix} taken as strategy {out['strategy']}")
     if "provider" in out:
         _provider(out.pop("provider"), out, notes)
+    metadata = out.get("metadata")
+    # Where LiteLLM's clients put a request's tags.
+    if (
+        isinstance(metadata, Mapping)
+        and isinstance(metadata.get("tags"), list)
+        and "tags" not in out
+    ):
+        out["tags"] = metadata["tags"]
+        notes.append("metadata.tags taken as tags")
     ignored = sorted(k for k in out if k in SAMPLING)
     for key in ignored:
         out.pop(key)

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelrouter import Catalog, InvalidInputError, ModelRouterError, Router, RoutingPlan, replay
+from modelrouter.request.model import RouteRequest
 from tests.conftest import small_document
 
 MESSAGES = [
@@ -182,3 +183,15 @@ def test_any_body_is_translated_or_refused_never_crashes(body: dict[str, Any]) -
     # Refused with a field named, or no route: never anything else.
     with contextlib.suppress(ModelRouterError):
         router.route(body, reserve=False)
+
+
+def test_litellm_metadata_tags_become_the_requests_tags() -> None:
+    request = RouteRequest.model_validate(
+        {
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"tags": ["eu", "paid"], "trace_id": "x"},
+        }
+    )
+    assert request.tags == ["eu", "paid"]
+    assert "metadata.tags taken as tags" in request.translation
