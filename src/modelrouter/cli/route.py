@@ -47,11 +47,17 @@ def render_plan(plan: RoutingPlan, explain: bool) -> None:
         table.add_column(
             column, justify="right" if column in ("expected", "worst case") else "left"
         )
-    for index, candidate in enumerate(plan.chain):
+    rows = [("primary" if i == 0 else f"fallback {i}", c) for i, c in enumerate(plan.chain)]
+    rows += [
+        (f"after {error_class} {i + 1}", c)
+        for error_class, chain in plan.chains
+        for i, c in enumerate(chain)
+    ]
+    for label, candidate in rows:
         estimate = candidate.estimate
         worst = estimate.worst_case_usd
         table.add_row(
-            "primary" if index == 0 else f"fallback {index}",
+            label,
             candidate.deployment,
             candidate.provider,
             candidate.model,
