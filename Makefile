@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(BIN)/modelrouter serve --local-keys --host 127.0.0.1 --port $(or $(PORT),8080)
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
