@@ -7,7 +7,7 @@ Every module is classified by the folder it sits in, never by its file name:
              catalog/, routing/, pricing/, policy/, request/, feedback/
     facade   modelrouter/{__init__,router}.py: the library's front door
     (``modelrouter/__main__.py`` starts the CLI and counts as cli/)
-    outer    signals/, observability/, store/, service/, cli/, client/
+    outer    signals/, observability/, store/, service/, cli/, client/, integrations/
 
 The core imports only the core, the standard library less what does I/O or
 concurrency, and the few third-party packages it is built on; it never calls
@@ -32,7 +32,7 @@ FACADE_MODULES = frozenset({"__init__", "router"})
 ENTRY_MODULES = {"__main__": "cli"}
 # Each outer folder may import the core, the facade's in-process parts and the
 # folders before it.
-OUTER_ORDER = ("signals", "observability", "store", "service", "client", "cli")
+OUTER_ORDER = ("signals", "observability", "store", "service", "client", "integrations", "cli")
 
 # Third-party packages the core is built on; anything else (a server client, a
 # web framework, an HTTP library) belongs to the outer ring.

@@ -8,7 +8,7 @@
     |  `- PolicyError           a malformed policy document
     +- UnknownModelError        alias, model or pin not in the catalog (also LookupError)
     +- NoRouteError             .rejections: every candidate and why it fell
-    +- BudgetExceeded           a tenant's budget cannot cover the request
+    +- BudgetExceeded           a budget (of any scope) cannot cover the request
     +- UnknownPriceError        a deployment without the price asked for (also LookupError)
     +- CatalogVersionError      a snapshot names a catalog version that is not at hand
     +- ReplayMismatchError      expected vs actual plan_hash, and the difference
@@ -189,6 +189,11 @@ def _first_reopening(
 
 
 class BudgetExceeded(ModelRouterError):
+    """A budget cannot cover the request. ``budget`` names it, ``scope`` says
+    whose spend it counts (tenant, key, provider, model, deployment or tag)
+    and ``matched`` which one (the key id, the provider...; None for the
+    tenant's own)."""
+
     code = "budget_exceeded"
 
     def __init__(
@@ -202,13 +207,23 @@ class BudgetExceeded(ModelRouterError):
         requested: Decimal,
         resets_at: datetime,
         rejections: Sequence[Rejection] = (),
+        budget: str | None = None,
+        scope: str = "tenant",
+        matched: str | None = None,
+        named: bool = False,
     ) -> None:
         need = f", and this request needs up to {exact_str(requested)}" if requested else ""
-        super().__init__(
-            f"tenant {tenant!r} {period} budget: limit {exact_str(limit)} USD, spent "
-            f"{exact_str(spent)}, reserved {exact_str(reserved)}{need}; resets at "
-            f"{resets_at.isoformat()}"
+        figures = (
+            f"limit {exact_str(limit)} USD, spent {exact_str(spent)}, reserved "
+            f"{exact_str(reserved)}{need}; resets at {resets_at.isoformat()}"
         )
+        if scope == "tenant" and not named:
+            # An unnamed tenant budget reads as it always did.
+            message = f"tenant {tenant!r} {period} budget: {figures}"
+        else:
+            of = "" if matched is None else f" for {scope} {matched}"
+            message = f"budget {budget!r}{of} ({period}) of tenant {tenant!r}: {figures}"
+        super().__init__(message)
         self.tenant = tenant
         self.period = period
         self.limit = limit
@@ -216,11 +231,16 @@ class BudgetExceeded(ModelRouterError):
         self.reserved = reserved
         self.requested = requested
         self.resets_at = resets_at
+        self.budget = budget
+        self.scope = scope
+        self.matched = matched
         # When the budget is what fell every candidate: each hop and why.
         self.rejections = tuple(rejections)
 
     def details(self) -> dict[str, Any]:
         hops = {"rejections": [r.to_dict() for r in self.rejections]} if self.rejections else {}
+        named = {} if self.budget is None else {"budget": self.budget}
+        matched = {} if self.matched is None else {"matched": self.matched}
         return {
             **hops,
             "tenant": self.tenant,
@@ -230,6 +250,9 @@ class BudgetExceeded(ModelRouterError):
             "reserved_usd": exact_str(self.reserved),
             "requested_usd": exact_str(self.requested),
             "resets_at": self.resets_at.isoformat(),
+            **named,
+            "scope": self.scope,
+            **matched,
         }
 
 

@@ -130,11 +130,15 @@ def test_a_platform_deny_reaches_every_worker_within_a_second(
     denied = sorted(providers)[0]
     put = _admin(first, "PUT", "/v1/platform/policy", json={"providers": {"deny": [denied]}})
     assert put.status_code == 200, put.text
-    time.sleep(1.0)
-    for index in range(40):
-        plan = _fresh(postgres_fleet[index % 2], "POST", "/v1/route", json=body).json()
-        named = [plan["primary"]["provider"], *(f["provider"] for f in plan["fallbacks"])]
-        assert denied not in named, (index, named)
+    try:
+        time.sleep(1.0)
+        for index in range(40):
+            plan = _fresh(postgres_fleet[index % 2], "POST", "/v1/route", json=body).json()
+            named = [plan["primary"]["provider"], *(f["provider"] for f in plan["fallbacks"])]
+            assert denied not in named, (index, named)
+    finally:
+        # The session's PostgreSQL database is shared with later tests.
+        _admin(first, "PUT", "/v1/platform/policy", json={})
 
 
 def test_one_sqlite_instance_with_two_workers(tmp_path: Path) -> None:

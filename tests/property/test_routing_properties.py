@@ -105,8 +105,10 @@ def requests(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         request["max_output_tokens"] = draw(st.integers(1, 20_000))
-    if draw(st.integers(0, 3)) == 3:
-        request["regions"] = draw(st.lists(st.sampled_from(REGIONS), unique=True, min_size=1))
+    # Regions the catalog knows (an unknown one is an invalid request, not a rejection).
+    known = sorted({r for p in document["providers"].values() for r in p["regions"]})
+    if draw(st.integers(0, 3)) == 3 and known:
+        request["regions"] = draw(st.lists(st.sampled_from(known), unique=True, min_size=1))
     if draw(st.integers(0, 3)) == 3:
         request["providers"] = {
             "deny": draw(st.lists(st.sampled_from(PROVIDERS), unique=True, max_size=2))

@@ -7,8 +7,8 @@ own candidates, never to the size of the catalog.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from modelrouter.catalog.build import (
     Layer,
@@ -22,6 +22,8 @@ from modelrouter.catalog.schema import AliasSpec, CatalogDocument
 from modelrouter.errors import CatalogError
 
 __all__ = ["Catalog"]
+
+_T = TypeVar("_T")
 
 
 def _alias(name: str, spec: list[str] | AliasSpec) -> Alias:
@@ -42,6 +44,7 @@ class Catalog:
     __slots__ = (
         "_by_model",
         "_by_provider_model",
+        "_derived",
         "_resolved_aliases",
         "aliases",
         "deployments",
@@ -69,6 +72,7 @@ class Catalog:
         self._by_model = {key: tuple(value) for key, value in by_model.items()}
         self._by_provider_model = {key: tuple(value) for key, value in by_provider_model.items()}
         self.aliases = {name: _alias(name, spec) for name, spec in document.aliases.items()}
+        self._derived: dict[str, Any] = {}
         self._resolved_aliases: dict[str, tuple[Deployment, ...]] = {}
         for alias in self.aliases.values():
             self._resolved_aliases[alias.name] = self._expand_alias(alias)
@@ -134,6 +138,14 @@ class Catalog:
             for deployment in found:
                 seen.setdefault(deployment.id, deployment)
         return tuple(seen.values())
+
+    def derived(self, key: str, build: Callable[[Catalog], _T]) -> _T:
+        """A value computed from this catalog on first use and kept (an index of
+        its names, say): the catalog never changes, so neither does the value."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        value: _T = self._derived[key]
+        return value
 
     def names(self) -> list[str]:
         return sorted({*self.aliases, *self._by_model, *self.deployments})

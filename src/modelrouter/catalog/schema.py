@@ -42,7 +42,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from modelrouter.bounds import Count
 from modelrouter.bounds import Name as BoundedName

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,7 +17,10 @@ from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.prices import Rate
 from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.fields import ImportResult
 from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
+from modelrouter.catalog.sources.litellm.report import OUTCOMES, ImportReport, ReportLine
+from modelrouter.catalog.sources.litellm.sniff import FORMAT_NAMES, wrong_format
 from modelrouter.cli.common import err, fail, handle_errors, load_catalog, out, read_structured
 from modelrouter.money import exact_str
 from modelrouter.pricing.units import UNIT_NAMES
@@ -100,7 +105,20 @@ def show_command(
         loaded = load_catalog(catalog or [], bundled)
     deployments = loaded.alias_deployments(model) or loaded.lookup_target(model)
     if not deployments:
-        fail(f"{model!r} is not a model, alias or deployment in catalog {loaded.version}")
+        # A name people already use (a dated id, a slug), as routing reads it.
+        from modelrouter.catalog.names import match_name, suggest
+
+        with handle_errors():
+            match = match_name(loaded, model)
+        if match is None:
+            close = suggest(loaded, model)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            what = f"is not a model, alias or deployment in catalog {loaded.version}"
+            fail(escape(f"{model!r} {what}{hint}"))
+        out.print(escape(match.note), highlight=False)
+        deployments = match.deployments
+        if match.target.startswith("model "):
+            model = deployments[0].model
     info = loaded.models.get(model)
     if info is not None:
         quality = info.quality
@@ -189,41 +207,106 @@ def import_command(
     output: Annotated[
         Path | None, typer.Option("--out", help="Write the catalog document here.")
     ] = None,
+    policy_out: Annotated[
+        Path | None,
+        typer.Option("--policy-out", help="Write the settings' platform-policy fragment here."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse the file if any entry cannot be imported.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
 ) -> None:
     """Convert a LiteLLM cost map or proxy config (or check one of our files) into
     a catalog document; use it with `--catalog FILE` (with `--no-bundled` for a
-    proxy config, to route only to its deployments)."""
+    proxy config, to route only to its deployments). Prints a report of what was
+    kept, converted, dropped (and why) and skipped."""
+    if format not in FORMAT_NAMES:
+        fail(f"--format must be litellm, litellm-config or yaml, not {format!r}")
     raw = read_structured(file, f"{format} file")
     if not isinstance(raw, dict):
         fail(f"{file} must hold a mapping at the top level")
-    with handle_errors():
-        document, warnings, skipped = _import(raw, format, str(file))
-        imported = Catalog.from_layers([(str(file), document)])
+    if (wrong := wrong_format(raw, format)) is not None:
+        fail(f"{file}: {wrong.replace('as format', 'with --format')}")
+    with handle_errors(json_output):
+        result = _import(raw, format, str(file), strict=strict)
+        imported = Catalog.from_layers([(str(file), result.document)])
     text = yaml.safe_dump(imported.content(), sort_keys=True, allow_unicode=True)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    if policy_out is not None:
+        policy_text = yaml.safe_dump(result.policy, sort_keys=False, allow_unicode=True)
+        policy_out.write_text(policy_text if result.policy else "{}\n", encoding="utf-8")
+    summary = {
+        "version": imported.version,
+        "deployments": len(imported.deployments),
+        "models": len(imported.models),
+        "aliases": len(imported.aliases),
+    }
+    if json_output:
+        answer: dict[str, Any] = {
+            **summary,
+            "report": result.report.to_dict(),
+            "warnings": list(result.warnings),
+            "skipped": dict(result.skipped),
+            "policy": result.policy,
+            "policy_out": None if policy_out is None else str(policy_out),
+        }
+        if output is None:
+            answer["document"] = imported.content()
+        print(json.dumps(answer, indent=2, default=str))
+        return
     if output is None:
         sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-    for warning in warnings:
+    # With the document on stdout, the report goes to stderr and the policy
+    # notice is a YAML comment, so that stdout stays one valid document.
+    console = err if output is None else out
+    for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
-    skipped_text = ", ".join(f"{reason}: {count}" for reason, count in sorted(skipped.items()))
-    err.print(
-        f"imported {len(imported.deployments)} deployments, {len(imported.models)} models, "
-        f"{len(imported.aliases)} aliases; catalog {imported.version}"
-        + (f"; skipped {skipped_text}" if skipped_text else ""),
+    print_report(console, result.report, f"import report for {file}")
+    console.print(
+        f"imported {summary['deployments']} deployments, {summary['models']} models, "
+        f"{summary['aliases']} aliases; catalog {imported.version}",
         highlight=False,
     )
+    notice = _policy_notice(result.policy, policy_out)
+    if notice:
+        prefix = "# " if output is None else ""
+        sys.stdout.write("".join(f"{prefix}{line}\n" for line in notice))
 
 
-def _import(
-    raw: dict[str, Any], format: str, source: str
-) -> tuple[dict[str, Any], tuple[str, ...], dict[str, int]]:
+def _policy_notice(policy: dict[str, Any], policy_out: Path | None) -> list[str]:
+    if not policy:
+        return []
+    parts = ", ".join(policy)
+    if policy_out is None:
+        return [
+            f"the settings make a platform-policy fragment ({parts}): "
+            "write it with --policy-out FILE"
+        ]
+    return [
+        f"policy fragment ({parts}) written to {policy_out}",
+        f"check it: modelrouter policy check {policy_out}",
+        f"apply it as the platform policy: modelrouter serve --platform-policy {policy_out} "
+        "(or merge it into the platform policy you have)",
+    ]
+
+
+def print_report(console: Console, report: ImportReport, title: str) -> None:
+    """The report as one table: kept, converted, dropped, skipped, in that order."""
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in report.counts().items())
+    table = Table(title=f"{title}: {counts}", title_justify="left")
+    for column in ("outcome", "what", "what became of it"):
+        table.add_column(column)
+    for outcome in OUTCOMES:
+        for line in report.of(outcome):
+            table.add_row(outcome, escape(line.subject), escape(line.detail))
+    console.print(table)
+
+
+def _import(raw: dict[str, Any], format: str, source: str, *, strict: bool) -> ImportResult:
     if format == "litellm":
-        result = import_litellm_cost_map(raw, source=source)
-    elif format == "litellm-config":
-        result = import_litellm_config(raw, Catalog.bundled(), source=source)
-    elif format == "yaml":
-        return raw, (), {}
-    else:
-        fail(f"--format must be litellm, litellm-config or yaml, not {format!r}")
-    return result.document, result.warnings, dict(result.skipped)
+        return import_litellm_cost_map(raw, source=source)
+    if format == "litellm-config":
+        return import_litellm_config(raw, Catalog.bundled(), source=source, strict=strict)
+    checked = ReportLine("kept", source, "a modelrouter catalog document, validated as it is")
+    return ImportResult(raw, (), {}, report=ImportReport((checked,)))

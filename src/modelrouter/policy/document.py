@@ -8,6 +8,7 @@ name the field. How documents combine is ``policy.effective``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -32,12 +33,14 @@ __all__ = [
     "DEFAULT_MAX_FALLBACKS",
     "DEFAULT_PRIOR_SAMPLES",
     "Budget",
-    "HealthPolicy",
     "BudgetScope",
+    "HealthPolicy",
     "ListRule",
     "PolicyDocument",
     "TagPolicy",
+    "duration_seconds",
     "matches_any",
+    "parse_duration",
     "parse_policy",
 ]
 
@@ -145,13 +148,51 @@ class TagPolicy(_Strict):
 
 BudgetScope = Literal["tenant", "key", "provider", "model", "deployment", "tag"]
 
+# LiteLLM's ``budget_duration`` forms: a count and a unit (seconds, minutes,
+# hours, days, weeks, calendar months).
+_DURATION = re.compile(r"([1-9][0-9]{0,5})(s|m|h|d|w|mo)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+# The longest window: a year (a Redis ledger keeps a window's spend a little
+# longer than the window).
+MAX_DURATION_SECONDS = 366 * 86_400
+MAX_DURATION_MONTHS = 12
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """``"30d"`` -> ``(30, "d")``: a budget window's length, as LiteLLM's
+    ``budget_duration`` writes it (``30s``, ``30m``, ``1h``, ``7d``, ``2w``,
+    ``1mo``). ``ValueError`` says what is accepted."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(
+            f"duration {text!r} is not a count and a unit: s, m, h, d, w or mo "
+            "(e.g. 30s, 30m, 1h, 30d, 2w, 1mo)"
+        )
+    count, unit = int(found.group(1)), found.group(2)
+    if unit == "mo":
+        if count > MAX_DURATION_MONTHS:
+            raise ValueError(f"duration {text!r} is longer than {MAX_DURATION_MONTHS} months")
+    elif count * _UNIT_SECONDS[unit] > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration {text!r} is longer than 366 days")
+    return count, unit
+
+
+def duration_seconds(count: int, unit: str) -> int:
+    """A fixed duration's length in seconds (not for ``mo``: months vary)."""
+    return count * _UNIT_SECONDS[unit]
+
 
 class Budget(_Strict):
     """A spend limit over a window. ``scope`` says what spend counts: the
     tenant's (the default), or that of each API key, provider, model or alias,
     deployment or tag matching ``match`` (a glob; absent: every one, each with
-    its own window). The window is a calendar ``period`` in ``timezone`` or a
-    fixed ``duration`` (``1h``, ``30d``: LiteLLM's ``budget_duration``)."""
+    its own window). Every budget counts one tenant's spend (a platform budget
+    gives each tenant a window of its own); a tenant budget with ``match``
+    applies to the tenants it matches. The window is a calendar ``period`` in
+    ``timezone`` or a ``duration`` (LiteLLM's ``budget_duration``: ``30s``,
+    ``30m``, ``1h``, ``1d``, ``2w``, ``1mo``). Fixed durations are aligned to the
+    Unix epoch, so every replica and every replay sees the same windows; ``Nmo``
+    is N calendar months in ``timezone``, counted from January 1970."""
 
     name: Name | None = None
     scope: BudgetScope = "tenant"
@@ -178,10 +219,25 @@ class Budget(_Strict):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
     @model_validator(mode="after")
     def _one_window(self) -> Budget:
         if (self.period is None) == (self.duration is None):
             raise ValueError("give exactly one of period (day, week, month) or duration (1h, 30d)")
+        if self.duration is not None and self.timezone != "UTC":
+            _, unit = parse_duration(self.duration)
+            if unit != "mo":
+                raise ValueError(
+                    f"timezone {self.timezone!r} with duration {self.duration!r}: fixed "
+                    "durations are aligned to the Unix epoch (UTC); for calendar days or "
+                    "weeks in a time zone use period: day or week"
+                )
         return self
 
 
@@ -196,7 +252,7 @@ class PolicyDocument(_Strict):
     limits: Limits = Field(default_factory=Limits)
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
     aliases: dict[Pattern, list[Pattern]] = Field(default_factory=dict)
-    budgets: list[Budget] = Field(default_factory=list, max_length=10)
+    budgets: list[Budget] = Field(default_factory=list, max_length=50)
     # While the budget ledger cannot be reached: refuse budgeted requests (503,
     # the default) or admit them unchecked. Only the platform may admit; a
     # tenant overlay can only insist on refusing.

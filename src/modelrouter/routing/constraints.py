@@ -15,6 +15,7 @@ from decimal import Decimal
 from modelrouter.catalog.model import Deployment, Feature
 from modelrouter.catalog.prices import PriceSheet
 from modelrouter.money import exact_str
+from modelrouter.policy.budgets import HopBudget
 from modelrouter.policy.effective import EffectivePolicy
 from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
 from modelrouter.types import RejectionCode as Code
@@ -35,7 +36,9 @@ class Need:
     zero_data_retention: tuple[str, ...]  # the layers that require it
     no_training: tuple[str, ...]
     has_list_rules: bool = True  # any provider/vendor/model/region rule in any layer
-    has_cost_caps: bool = True  # any cost or price cap in any layer
+    has_cost_caps: bool = True  # any cost or price cap in any layer, or a hop budget
+    # Hop-scoped budget windows (provider, model, deployment, tag) and the hops they cover.
+    budgets: tuple[HopBudget, ...] = ()
 
 
 def _reject(
@@ -385,4 +388,40 @@ def check_cost(
         rate = sheet.rate(unit)
         if caps and rate is not None:
             found += _cap(d, rate.at(tokens), caps, code, f"{unit} price per million tokens")
+    if need.budgets:
+        found += _hop_budgets(d, need, estimate.worst_case_usd)
     return found
+
+
+def _hop_budgets(d: Deployment, need: Need, worst: Decimal | None) -> Iterator[Rejection]:
+    """Each hop-scoped budget covering this hop must have its worst case left."""
+    for budget in need.budgets:
+        if d.id not in budget.deployments:
+            continue
+        left = budget.remaining_usd
+        figures = (
+            f"limit {exact_str(budget.limit_usd)}, spent {exact_str(budget.spent_usd)}, "
+            f"reserved {exact_str(budget.reserved_usd)}; resets at {budget.resets_at}"
+        )
+        named = f"budget {budget.name!r} ({budget.scope} {budget.value})"
+        if worst is None:
+            message = (
+                f"worst-case cost USD is unbounded (no max output known), {named} has "
+                f"{exact_str(left)} left ({figures})"
+            )
+        elif worst > left:
+            message = (
+                f"worst-case cost USD {exact_str(worst)} is above what {named} has left, "
+                f"{exact_str(left)} ({figures})"
+            )
+        else:
+            continue
+        yield Rejection(
+            deployment=d.id,
+            code=Code.BUDGET_EXCEEDED,
+            message=message,
+            need=f"<= {exact_str(left)}",
+            have="unbounded" if worst is None else exact_str(worst),
+            rule="budget",
+            resets_at=budget.resets_at,
+        )

@@ -22,6 +22,7 @@ from modelrouter.policy.effective import EffectiveList, EffectivePolicy, PolicyS
 from modelrouter.pricing.cost import estimate_cost
 from modelrouter.request.normalize import NormalizedRequest
 from modelrouter.routing.constraints import Need, check_cost, check_live, check_static
+from modelrouter.routing.regions import check_regions
 from modelrouter.routing.resolver import Resolved, resolve
 from modelrouter.routing.strategies import Scored, order_candidates
 from modelrouter.routing.tags import prefer_default, select_by_tags
@@ -255,11 +256,15 @@ def _evaluate(
     return admissible, rejected
 
 
-def _reservation(chain: Sequence[Scored]) -> Decimal:
+def _reservation(chain: Sequence[Scored], budget: BudgetContext) -> Decimal:
     """Any hop may serve, so the costliest worst case is reserved. Every hop's
-    worst case is bounded here: the budget layer rejects unbounded ones."""
+    worst case is bounded here: the budget layer rejects unbounded ones, and a
+    hop-scoped budget (provider, model, deployment, tag) those it covers. With
+    only hop-scoped budgets, only the hops one covers hold money."""
+    if budget.remaining_usd is None:
+        chain = [s for s in chain if budget.covered(s.deployment.id)]
     worst = [s.estimate.worst_case_usd for s in chain]
-    return max(w for w in worst if w is not None)
+    return max((w for w in worst if w is not None), default=Decimal(0))
 
 
 def _diversify(chain: list[Scored]) -> list[Scored]:
@@ -312,6 +317,7 @@ def _need(request: NormalizedRequest, policy: PolicyStack, budget: BudgetContext
     layers = (*policy.layers, ("request", request.as_policy()))
     if budget is not None:
         layers = (*layers, ("budget", _budget_layer(budget)))
+    hop_budgets = () if budget is None else budget.hops
     return Need(
         input_tokens=request.input_tokens,
         input_exact=request.input_exact,
@@ -321,7 +327,8 @@ def _need(request: NormalizedRequest, policy: PolicyStack, budget: BudgetContext
         allow_unknown=policy.effective.allow_unknown is True,
         zero_data_retention=tuple(name for name, p in layers if p.zero_data_retention),
         no_training=tuple(name for name, p in layers if p.no_training),
-        has_cost_caps=any(
+        has_cost_caps=bool(hop_budgets)
+        or any(
             cap is not None
             for _, p in layers
             for cap in (
@@ -330,6 +337,7 @@ def _need(request: NormalizedRequest, policy: PolicyStack, budget: BudgetContext
                 p.max_output_price_per_mtok,
             )
         ),
+        budgets=hop_budgets,
         has_list_rules=any(
             rule.allow or rule.deny
             for _, p in layers
@@ -368,6 +376,7 @@ def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strateg
 def plan(inputs: PlanInputs) -> Planned:
     """The plan, and the signals it read."""
     request, catalog = inputs.request, inputs.catalog
+    check_regions(request.regions, catalog)
     effective = inputs.policy.effective
     budget = inputs.budget
     need = _need(request, inputs.policy, budget)
@@ -394,11 +403,9 @@ def plan(inputs: PlanInputs) -> Planned:
 
     def group(name: str) -> list[Scored]:
         nonlocal position, missed
-        resolved = [
-            r
-            for r in resolve(name, catalog, effective, start=position)
-            if r.deployment.id not in seen
-        ]
+        found = resolve(name, catalog, effective, start=position)
+        notes.extend(dict.fromkeys(r.how for r in found if r.how is not None))
+        resolved = [r for r in found if r.deployment.id not in seen]
         seen.update(r.deployment.id for r in resolved)
         position += len(resolved) + 1
         if request.tags:
@@ -490,9 +497,11 @@ def plan(inputs: PlanInputs) -> Planned:
         price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
         chains=tuple((cls, tuple(_candidate(s) for s in c)) for cls, c in chains),
-        reserved_usd=_reservation([*kept, *(s for _, c in chains for s in c)])
+        reserved_usd=_reservation([*kept, *(s for _, c in chains for s in c)], budget)
         if budget is not None
         else None,
-        budget_keys=() if budget is None else budget.keys,
+        budget_keys=()
+        if budget is None
+        else budget.plan_keys(s.deployment.id for s in [*kept, *(s for _, c in chains for s in c)]),
     )
     return Planned(result, live.read)

@@ -96,6 +96,32 @@ def status_of(exc: ModelRouterError) -> int:
     return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
 
 
+def line_and_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset (as ``json`` counts them)."""
+    position = max(0, min(position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def malformed_json(exc: RequestValidationError) -> str | None:
+    """For a body that is not JSON at all: where and why, by line and column
+    (FastAPI reports a character offset as if it were a field); else None."""
+    errors = exc.errors()
+    if len(errors) != 1 or errors[0].get("type") != "json_invalid":
+        return None
+    first = errors[0]
+    why = str((first.get("ctx") or {}).get("error", "invalid JSON"))
+    loc = tuple(first.get("loc", ()))
+    position = loc[-1] if loc and isinstance(loc[-1], int) else None
+    body = exc.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if position is None or not isinstance(body, str):
+        return f"malformed JSON: {why}"
+    line, column = line_and_column(body, position)
+    return f"malformed JSON at line {line}, column {column}: {why}"
+
+
 # Seconds a client is asked to wait before retrying what needs the database.
 RETRY_AFTER_SECONDS = 2
 
@@ -122,6 +148,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = malformed_json(exc)
+        if malformed is not None:
+            return JSONResponse(
+                error_body("invalid_input", malformed, field="body"), status_code=422
+            )
         # The library's formatter, so a field path reads the same everywhere.
         field, message = first_problem(exc.errors(), strip=("body",))
         return JSONResponse(

@@ -1,7 +1,8 @@
 """The budget ledger in process memory: the embedded default.
 
-One lock makes check-and-reserve atomic, so concurrent requests in this
-process never commit more than a limit between them. Instances that share a
+One lock makes check-and-reserve atomic across every window a plan holds
+money in (tenant, key and hop-scoped windows alike), so concurrent requests in
+this process never commit more than a limit between them. Instances that share a
 tenant's budget need a shared ledger (``store.budgets.SqlBudgetStore``).
 """
 
@@ -22,9 +23,13 @@ __all__ = ["MemoryBudgetStore"]
 @dataclass
 class _Reservation:
     tenant: str
-    keys: tuple[str, ...]
-    amount: Decimal
+    # What this reservation holds in each window (a hop window may hold less).
+    amounts: dict[str, Decimal]
     expires_at: datetime
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.amounts)
 
 
 @dataclass
@@ -42,7 +47,11 @@ class MemoryBudgetStore:
 
     def _reserved(self, tenant: str, key: str) -> Decimal:
         return sum(
-            (r.amount for r in self._reservations.values() if r.tenant == tenant and key in r.keys),
+            (
+                r.amounts[key]
+                for r in self._reservations.values()
+                if r.tenant == tenant and key in r.amounts
+            ),
             ZERO,
         )
 
@@ -62,18 +71,22 @@ class MemoryBudgetStore:
         reservation_id: str,
         expires_at: datetime,
         now: datetime,
+        *,
+        amounts: Sequence[Decimal] | None = None,
     ) -> None:
+        each = list(amounts) if amounts is not None else [amount] * len(windows)
         with self._lock:
             self._expire(now)
             if reservation_id in self._reservations or reservation_id in self._settled:
                 return  # the same decision again: held once
-            for window in windows:
+            for window, wanted in zip(windows, each, strict=True):
                 state = self._state(tenant, window.key)
-                if state.spent + state.reserved + amount > window.limit_usd:
-                    raise exceeded(tenant, window, state, amount)
-            self._reservations[reservation_id] = _Reservation(
-                tenant, tuple(dict.fromkeys(w.key for w in windows)), amount, expires_at
-            )
+                if state.spent + state.reserved + wanted > window.limit_usd:
+                    raise exceeded(tenant, window, state, wanted)
+            held: dict[str, Decimal] = {}
+            for window, wanted in zip(windows, each, strict=True):
+                held[window.key] = max(held.get(window.key, wanted), wanted)
+            self._reservations[reservation_id] = _Reservation(tenant, held, expires_at)
 
     def settle(
         self,

@@ -18,14 +18,15 @@ Keys, all ``{prefix}:budget:{<tenant>}:...`` (the tenant is percent-encoded and
 braced, so one tenant's keys share a cluster slot):
 
 - ``held``: a hash of the unsettled reservations, id to JSON (amount, expiry
-  in microseconds since the epoch, window keys).
+  in microseconds since the epoch, window keys and what each window holds).
 - ``id:<id>``: what became of an id (held, settled or released) and its
   windows. Like the SQL tombstones it makes a repeat a no-op.
 - ``spent:<window>``: the spend of one window.
 
 Expiry follows the ``now`` the caller passes, never the server's clock. Every
-key lives 40 days after its latest write (counted from a reservation's expiry),
-longer than any window, so old windows and tombstones leave on their own.
+key lives 40 days after its latest write (counted from a reservation's expiry);
+a window's spend at least a day past the window's end (``policy.budgets.window_end``
+reads it off the key), so old windows and tombstones leave on their own.
 
 Differences from the SQL ledger: reservation ids are per tenant, not global,
 and a reservation is dropped from ``held`` once a ``reserve`` sees it expired,
@@ -46,12 +47,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from modelrouter.errors import BackendError, StoreUnavailable
-from modelrouter.policy.budgets import BudgetWindow, WindowState, exceeded
+from modelrouter.policy.budgets import BudgetWindow, WindowState, exceeded, window_end
 
 __all__ = ["RedisBudgetStore"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Longer than the longest window (a month: 31 days, and an hour at a DST change).
+# Longer than a month (31 days, and an hour at a DST change); longer windows keep
+# their spend to a day past their end.
 _KEEP = timedelta(days=40)
 
 # Non-negative decimal strings, exact: aligned on the point, then added or
@@ -87,19 +89,26 @@ end
 local function keep(key, ttl)
   if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
 end
+-- What reservation r holds in its i-th window (before per-window amounts: r.a in each).
+local function held_in(r, i)
+  if r.m then return r.m[i] end
+  return r.a
+end
 """
 
-# KEYS: held, id, spent of each distinct window. ARGV: id, now, amount,
-# expires, ttl, count of windows, their keys, then (window index, limit) pairs.
+# KEYS: held, id, spent of each distinct window. ARGV: id, now, amount (the
+# most any window holds), expires, ttl, count n of windows, their n keys, the
+# n amounts they hold, then (window index, limit) pairs.
 _RESERVE = (
     _DECIMALS
     + """
 local held, record = KEYS[1], KEYS[2]
 if redis.call('EXISTS', record) == 1 then return {'held'} end
 local now, amount, ttl, n = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
-local names, reserved = {}, {}
+local names, amounts, reserved = {}, {}, {}
 for i = 1, n do
   names[i] = ARGV[6 + i]
+  amounts[i] = ARGV[6 + n + i]
   reserved[names[i]] = '0'
 end
 local all = redis.call('HGETALL', held)
@@ -108,22 +117,22 @@ for j = 1, #all, 2 do
   if tonumber(r.x) <= now then
     redis.call('HDEL', held, all[j])
   else
-    for _, key in ipairs(r.k) do
-      if reserved[key] then reserved[key] = add(reserved[key], r.a) end
+    for i, key in ipairs(r.k) do
+      if reserved[key] then reserved[key] = add(reserved[key], held_in(r, i)) end
     end
   end
 end
 local position = 0
-for j = 7 + n, #ARGV, 2 do
+for j = 7 + 2 * n, #ARGV, 2 do
   position = position + 1
   local index = tonumber(ARGV[j])
   local spent = redis.call('GET', KEYS[2 + index]) or '0'
   local name = names[index]
-  if greater(add(add(spent, reserved[name]), amount), ARGV[j + 1]) then
+  if greater(add(add(spent, reserved[name]), amounts[index]), ARGV[j + 1]) then
     return {'exceeded', position, spent, reserved[name]}
   end
 end
-redis.call('HSET', held, ARGV[1], cjson.encode({a = amount, x = ARGV[4], k = names}))
+redis.call('HSET', held, ARGV[1], cjson.encode({a = amount, x = ARGV[4], k = names, m = amounts}))
 keep(held, ttl)
 redis.call('SET', record, cjson.encode({s = 'held', k = names}), 'EX', ttl)
 return {'reserved'}
@@ -132,16 +141,20 @@ return {'reserved'}
 
 # KEYS: held, id, the record of the reservation to release, spent of each
 # window named. ARGV: id, actual, ttl, the reservation to release ('' none),
-# the keys. A reservation settles in its own windows; when they are not the
+# count n of keys, the n keys, then how long each one's spend is kept (past
+# the window's end). A reservation settles in its own windows; when they are not the
 # ones named, the script names them and the caller runs it again on their keys.
 # Releasing in the same step keeps spent + reserved from counting a cost twice.
 _SETTLE = (
     _DECIMALS
     + """
 local held, record = KEYS[1], KEYS[2]
-local actual, ttl = ARGV[2], tonumber(ARGV[3])
-local names = {}
-for i = 5, #ARGV do names[#names + 1] = ARGV[i] end
+local actual, ttl, n = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
+local names, keeps = {}, {}
+for i = 1, n do
+  names[i] = ARGV[5 + i]
+  keeps[i] = tonumber(ARGV[5 + n + i])
+end
 local raw = redis.call('GET', record)
 if raw then
   local r = cjson.decode(raw)
@@ -154,7 +167,7 @@ end
 redis.call('SET', record, cjson.encode({s = 'settled', k = names}), 'EX', ttl)
 for i = 1, #names do
   local spent = KEYS[3 + i]
-  redis.call('SET', spent, add(redis.call('GET', spent) or '0', actual), 'EX', ttl)
+  redis.call('SET', spent, add(redis.call('GET', spent) or '0', actual), 'EX', keeps[i])
 end
 if ARGV[4] ~= '' then
   local other = redis.call('GET', KEYS[3])
@@ -192,8 +205,8 @@ local all = redis.call('HVALS', KEYS[1])
 for _, raw in ipairs(all) do
   local r = cjson.decode(raw)
   if tonumber(r.x) > now then
-    for _, key in ipairs(r.k) do
-      if reserved[key] then reserved[key] = add(reserved[key], r.a) end
+    for i, key in ipairs(r.k) do
+      if reserved[key] then reserved[key] = add(reserved[key], held_in(r, i)) end
     end
   end
 end
@@ -247,8 +260,14 @@ class RedisBudgetStore:
         reservation_id: str,
         expires_at: datetime,
         now: datetime,
+        *,
+        amounts: Sequence[Decimal] | None = None,
     ) -> None:
-        keys = list(dict.fromkeys(w.key for w in windows))
+        each = list(amounts) if amounts is not None else [amount] * len(windows)
+        held: dict[str, Decimal] = {}
+        for window, wanted in zip(windows, each, strict=True):
+            held[window.key] = max(held.get(window.key, wanted), wanted)
+        keys = list(held)
         checks: list[str] = []
         for window in windows:
             checks += [str(keys.index(window.key) + 1), _digits(window.limit_usd)]
@@ -263,18 +282,19 @@ class RedisBudgetStore:
             [
                 reservation_id,
                 _micros(now),
-                _digits(amount),
+                _digits(max(held.values(), default=amount)),
                 _micros(expires_at),
                 int(ttl.total_seconds()),
                 len(keys),
                 *keys,
+                *(_digits(held[key]) for key in keys),
                 *checks,
             ],
         )
         if _text(out[0]) == "exceeded":
             position, spent, reserved = int(out[1]), _text(out[2]), _text(out[3])
             state = WindowState(Decimal(spent), Decimal(reserved))
-            raise exceeded(tenant, windows[position - 1], state, amount)
+            raise exceeded(tenant, windows[position - 1], state, each[position - 1])
 
     def settle(
         self,
@@ -301,7 +321,9 @@ class RedisBudgetStore:
                     _digits(actual),
                     int(_KEEP.total_seconds()),
                     release or "",
+                    len(windows),
                     *windows,
+                    *(_keep_spend(key) for key in windows),
                 ],
             )
             verdict = _text(out[0])
@@ -326,6 +348,14 @@ def _call(script: Callable[..., Any], keys: list[str], args: list[Any]) -> Any:
         raise StoreUnavailable(f"the budget ledger (Redis) is unavailable: {exc}") from exc
     except redis.RedisError as exc:
         raise BackendError(f"the budget ledger (Redis) failed: {exc}") from exc
+
+
+def _keep_spend(key: str) -> int:
+    """Seconds a window's spend is kept from now: 40 days, or to a day past
+    the end of a longer window (the server's clock is good enough here)."""
+    end = window_end(key)
+    left = timedelta(0) if end is None else end - datetime.now(UTC)
+    return int(max(_KEEP, left + timedelta(days=1)).total_seconds())
 
 
 def _digits(amount: Decimal) -> str:

@@ -1,7 +1,8 @@
 """The budget ledger in the database, so spend and reservations survive a
 restart and are shared by every router instance on the same database.
 
-Atomicity: a reservation first upserts the tenant's spend row of each window,
+Atomicity: a reservation first upserts the tenant's spend row of each window
+(tenant, key and hop-scoped windows alike, each with what it holds),
 which takes that row's write lock (PostgreSQL) or the database's (SQLite),
 then checks and inserts inside the same transaction. Concurrent reservations
 for one tenant and window therefore run one after another and can never
@@ -72,8 +73,14 @@ class SqlBudgetStore:
         reservation_id: str,
         expires_at: datetime,
         now: datetime,
+        *,
+        amounts: Sequence[Decimal] | None = None,
     ) -> None:
-        keys = list(dict.fromkeys(w.key for w in windows))
+        each = list(amounts) if amounts is not None else [amount] * len(windows)
+        holds: dict[str, Decimal] = {}
+        for window, wanted in zip(windows, each, strict=True):
+            holds[window.key] = max(holds.get(window.key, wanted), wanted)
+        keys = list(holds)
         with self.engine.begin() as connection:
             for key in sorted(keys):  # one lock order for every transaction
                 self._lock_spend(connection, tenant, key)
@@ -82,10 +89,10 @@ class SqlBudgetStore:
             ).scalar_one()
             if held:
                 return  # the same decision again: held once
-            for window in windows:
+            for window, wanted in zip(windows, each, strict=True):
                 state = self._state(connection, tenant, window.key, now)
-                if state.spent + state.reserved + amount > window.limit_usd:
-                    raise exceeded(tenant, window, state, amount)
+                if state.spent + state.reserved + wanted > window.limit_usd:
+                    raise exceeded(tenant, window, state, wanted)
             connection.execute(
                 self._insert(BudgetReservation),
                 [
@@ -93,7 +100,7 @@ class SqlBudgetStore:
                         "id": reservation_id,
                         "window_key": key,
                         "tenant_id": tenant,
-                        "amount_usd": amount,
+                        "amount_usd": holds[key],
                         "expires_at": expires_at,
                         "settled": 0,
                     }

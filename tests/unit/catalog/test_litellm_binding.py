@@ -61,8 +61,8 @@ def base() -> Catalog:
     return Catalog.bundled()
 
 
-def imported(base: Catalog, *entries: dict[str, Any]) -> ImportResult:
-    return import_litellm_config(config(*entries), base, source="binding.yaml")
+def imported(base: Catalog, *entries: dict[str, Any], strict: bool = False) -> ImportResult:
+    return import_litellm_config(config(*entries), base, source="binding.yaml", strict=strict)
 
 
 def catalog_of(result: ImportResult) -> Catalog:
@@ -164,8 +164,9 @@ def test_model_info_id_is_the_key_when_stated(base: Catalog) -> None:
     assert "contoso-eu/gpt-4o" in ids(imported(base, pinned, OPENAI))
     pinned["model_info"]["id"] = "two words"
     with pytest.raises(CatalogError) as caught:
-        imported(base, pinned)
+        imported(base, pinned, strict=True)
     assert caught.value.field == "model_info.id"
+    assert ids(imported(base, pinned, OPENAI)) == {"openai-45318289/gpt-4o"}  # skipped
 
 
 def test_one_endpoint_under_two_keys_is_two_deployments_in_any_order(base: Catalog) -> None:
@@ -197,8 +198,12 @@ def test_the_same_endpoint_saying_two_things_asks_for_ids(base: Catalog) -> None
     heavier = copy.deepcopy(OPENAI)
     heavier["litellm_params"]["weight"] = 5
     with pytest.raises(CatalogError, match=r"model_info\.id") as caught:
-        imported(base, OPENAI, heavier)
+        imported(base, OPENAI, heavier, strict=True)
     assert caught.value.entry == "model_list[1] (gpt-4o)"
+    # Without strict the second is skipped, and named.
+    result = imported(base, OPENAI, heavier)
+    assert ids(result) == {"openai-45318289/gpt-4o"}
+    assert [line.subject for line in result.report.of("skipped")] == ["model_list[1] (gpt-4o)"]
 
 
 def test_a_literal_key_is_dropped_with_a_warning(base: Catalog) -> None:
@@ -218,9 +223,12 @@ def test_a_secret_in_the_environment_reference_is_refused(base: Catalog) -> None
     leaked = copy.deepcopy(OPENAI)
     leaked["litellm_params"]["api_key"] = f"os.environ/{LITERAL_KEY}"
     with pytest.raises(CatalogError) as caught:
-        imported(base, leaked)
+        imported(base, leaked, strict=True)
     assert caught.value.field == "litellm_params.api_key"
     assert LITERAL_KEY not in caught.value.message
+    skipped = imported(base, leaked)
+    assert not skipped.document["models"]
+    assert LITERAL_KEY not in json.dumps([*skipped.warnings, skipped.report.to_dict()])
 
 
 def test_settings_read_from_the_environment_are_left_out(base: Catalog) -> None:
@@ -236,9 +244,11 @@ def test_an_api_base_with_a_key_in_it_is_refused(base: Catalog) -> None:
     keyed = copy.deepcopy(AZURE_EU)
     keyed["litellm_params"]["api_base"] = f"https://contoso-eu.openai.azure.com/?key={LITERAL_KEY}"
     with pytest.raises(CatalogError) as caught:
-        imported(base, keyed)
+        imported(base, keyed, strict=True)
     assert caught.value.field == "litellm_params.api_base"
     assert LITERAL_KEY not in caught.value.message
+    skipped = imported(base, keyed)
+    assert LITERAL_KEY not in json.dumps([*skipped.warnings, skipped.report.to_dict()])
 
 
 @pytest.mark.parametrize(

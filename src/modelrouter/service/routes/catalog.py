@@ -11,7 +11,11 @@ from modelrouter.bounds import Name
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
 from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
+from modelrouter.catalog.sources.litellm.fields import ImportResult
 from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
+from modelrouter.catalog.sources.litellm.report import ImportReport, ReportLine
+from modelrouter.catalog.sources.litellm.sniff import wrong_format
+from modelrouter.errors import CatalogError
 from modelrouter.money import exact_str
 from modelrouter.service.auth import authenticate, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES
@@ -111,12 +115,15 @@ def catalog_aliases(
 
 class CatalogImport(BaseModel):
     """A layer to lay over the catalog in use: our catalog document, LiteLLM's
-    cost map, or a LiteLLM proxy config (then it is the whole catalog)."""
+    cost map, or a LiteLLM proxy config (then it is the whole catalog).
+    ``strict``: a proxy-config entry that cannot be imported refuses the
+    whole body (422) instead of being skipped."""
 
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["yaml", "litellm", "litellm-config"]
     content: dict[str, Any]
+    strict: bool = False
 
 
 @router.post("/v1/catalog/import", responses=ERROR_RESPONSES)
@@ -125,18 +132,27 @@ def catalog_import(
 ) -> dict[str, Any]:
     """Validate, store the new catalog version, and put it in force: in this
     worker at once, in every other worker of every instance on the same
-    database within a second, and after a restart."""
+    database within a second, and after a restart. Answers the import report
+    (kept, converted, dropped with the reason, skipped) and, for a proxy
+    config, the platform-policy fragment of its settings (not put in force:
+    ``PUT /v1/platform/policy`` does that)."""
     require(principal, "admin")
     state = state_of(http)
-    warnings: tuple[str, ...] = ()
+    wrong = wrong_format(body.content, body.format)
+    if wrong is not None:
+        raise CatalogError(wrong, source="import", field="format")
     if body.format == "yaml":
         catalog = state.catalog.layered("import", body.content)
+        checked = ReportLine("kept", "import", "a modelrouter catalog document, laid over")
+        result = ImportResult(body.content, (), {}, report=ImportReport((checked,)))
     elif body.format == "litellm":
         result = import_litellm_cost_map(body.content, source="import")
-        catalog, warnings = state.catalog.layered("import", result.document), result.warnings
+        catalog = state.catalog.layered("import", result.document)
     else:
-        result = import_litellm_config(body.content, state.catalog, source="import")
-        catalog, warnings = Catalog.from_layers([("import", result.document)]), result.warnings
+        result = import_litellm_config(
+            body.content, state.catalog, source="import", strict=body.strict
+        )
+        catalog = Catalog.from_layers([("import", result.document)])
     state.put_in_force(
         catalog,
         origin="import",
@@ -146,7 +162,10 @@ def catalog_import(
     return {
         "version": catalog.version,
         "deployments": len(catalog.deployments),
-        "warnings": list(warnings),
+        "warnings": list(result.warnings),
+        "skipped": dict(result.skipped),
+        "report": result.report.to_dict(),
+        "policy": result.policy,
     }
 
 

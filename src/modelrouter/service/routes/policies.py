@@ -11,10 +11,9 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from modelrouter.bounds import Name, Timestamp
 from modelrouter.errors import InvalidInputError
 from modelrouter.money import exact_str
-from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import parse_policy
 from modelrouter.policy.effective import PolicyStack
-from modelrouter.router import DEFAULT_TENANT
+from modelrouter.routing.resolver import check_policy_names
 from modelrouter.service.auth import authenticate, can_see_tenant, not_found, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response
 from modelrouter.store.keys import Principal
@@ -76,6 +75,7 @@ def put_tenant_policy(
     require(principal, "admin")
     state = state_of(http)
     policy = parse_policy(document, source=f"tenant {tenant_id} policy")
+    check_policy_names(policy, state.catalog)
     if "health" in document:
         # Circuits are shared by every tenant: only the platform sets when they open.
         raise InvalidInputError(
@@ -142,11 +142,13 @@ def get_spend(
     until: Annotated[Timestamp | None, Query()] = None,
 ) -> dict[str, Any]:
     """Spent and reserved money in every budget window that applies to the
-    tenant; and, in ``usage_sources``, the settled outcomes of decisions routed
-    in [since, until) (default: this calendar month, UTC) by where their usage
-    came from (measured, partial, estimated, reported), each source's share of
-    the outcomes and of the spend. A share of spend that is estimated or
-    partial is money known less exactly."""
+    tenant, each with its budget's name and scope (and the key, provider,
+    model, deployment or tag it counts); and, in ``usage_sources``, the
+    settled outcomes of decisions routed in [since, until) (default: this
+    calendar month, UTC) by where their usage came from (measured, partial,
+    estimated, reported), each source's share of the outcomes and of the
+    spend. A share of spend that is estimated or partial is money known less
+    exactly."""
     require(principal, "admin", "tenant")
     if not can_see_tenant(principal, tenant_id):
         raise not_found(f"tenant {tenant_id}")
@@ -158,12 +160,20 @@ def get_spend(
     if since is None:
         since = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     counted = state.repository.spend_by_usage_source(tenant_id, since=since, until=until)
+    # Key budgets: a window for each of the tenant's keys.
+    api_keys = (
+        [key.id for key in state.keys.list() if key.tenant_id == tenant_id]
+        if any(budget.scope == "key" for budget in stack.effective.budgets)
+        else []
+    )
     budgets = []
-    for budget in stack.effective.budgets:
-        window = window_for(budget, now)
-        [usage] = router_.budgets.state(tenant_id or DEFAULT_TENANT, [window.key], now)
+    for window, usage in router_.budget_windows(tenant_id, tenant_policy, api_keys=api_keys):
+        matched = {} if window.value is None else {"matched": window.value}
         budgets.append(
             {
+                "name": window.name,
+                "scope": window.scope,
+                **matched,
                 "period": window.period,
                 "limit_usd": exact_str(window.limit_usd),
                 "spent_usd": exact_str(usage.spent),
@@ -197,6 +207,7 @@ def put_platform_policy(
     require(principal, "admin")
     state = state_of(http)
     policy = parse_policy(document, source="platform policy")
+    check_policy_names(policy, state.catalog)
     state.repository.put_platform_policy(policy)
     state.forget_policies()
     state.config_log.publish(

@@ -34,7 +34,10 @@ from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["routing"])
 
-ROUTE_RESPONSES = {**ERROR_RESPONSES, 402: error_response("The tenant's budget cannot cover it")}
+ROUTE_RESPONSES = {
+    **ERROR_RESPONSES,
+    402: error_response("A budget (the tenant's, the key's, a provider's...) cannot cover it"),
+}
 
 
 def _scoped(principal: Principal, request: RouteRequest) -> RouteRequest:
@@ -52,7 +55,11 @@ def _admits_on_outage(platform: PolicyDocument, tenant: PolicyDocument | None) -
     )
 
 
-def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
+def _plan(
+    http: Request, request: RouteRequest, reserve: bool, api_key_id: str | None = None
+) -> RoutingPlan:
+    """The plan for ``request``; ``api_key_id`` is the caller's key (budgets of
+    scope ``key`` count its spend)."""
     state = state_of(http)
     tenant_policy, _ = state.tenant_policy(request.tenant_id)
     router_ = state.router()
@@ -62,7 +69,11 @@ def _plan(http: Request, request: RouteRequest, reserve: bool) -> RoutingPlan:
         with span("route", model=request.model, tenant=request.tenant_id) as current:
             try:
                 plan = router_.route(
-                    request, tenant_policy=tenant_policy, reserve=reserve, policy_stale_since=stale
+                    request,
+                    tenant_policy=tenant_policy,
+                    reserve=reserve,
+                    policy_stale_since=stale,
+                    api_key_id=api_key_id,
                 )
             except SQLAlchemyError:
                 # Only the budget ledger is read while routing.
@@ -175,9 +186,9 @@ async def route(
     try:
         if _holds_budget(http, request):
             # Reserving budget is a database transaction: off the event loop.
-            plan = await run_in_threadpool(_plan, http, request, True)
+            plan = await run_in_threadpool(_plan, http, request, True, principal.key_id)
         else:
-            plan = _plan(http, request, reserve=True)
+            plan = _plan(http, request, reserve=True, api_key_id=principal.key_id)
         # Answered only once durable: fsynced in the journal (a group commit).
         await state.writer.acknowledge(plan)
         state.recent.put(plan, mark)
@@ -197,7 +208,7 @@ def estimate(
 ) -> dict[str, Any]:
     """What the request would cost on each hop, without recording a decision or
     holding budget."""
-    plan = _plan(http, _scoped(principal, body), reserve=False)
+    plan = _plan(http, _scoped(principal, body), reserve=False, api_key_id=principal.key_id)
     return {
         "model": plan.model,
         "strategy": plan.strategy,

@@ -287,21 +287,19 @@ def test_config_deployments_only(config_catalog: Catalog, config_result: ImportR
 
 def test_groups_become_aliases_in_config_order(config_catalog: Catalog) -> None:
     aliases = {name: alias.targets for name, alias in config_catalog.aliases.items()}
+    gpt_4o = ("azure-eu-gpt4o/gpt-4o", "azure-4992faf7/gpt-4o", "openai-45318289/gpt-4o")
     assert aliases == {
+        # A group with a model's name is an alias too: it means the group.
+        "gpt-4o": gpt_4o,
         "claude-sonnet": (
             "anthropic-276cbf24/claude-sonnet-4-5",
             "bedrock-ea331f72/claude-sonnet-4-5",
         ),
         "smart": ("openai-965485cd/gpt-4o-mini", "anthropic-ece10a7b/claude-haiku-4-5"),
         "in-house": ("hosted_vllm-25f2507d/acme/support-llm-13b",),
-        "gpt4": ("gpt-4o",),  # router_settings.model_group_alias
+        "gpt4": gpt_4o,  # router_settings.model_group_alias: the group under another name
     }
-    # The gpt-4o group is every deployment of model gpt-4o: the model id serves it.
-    assert {d.id for d in config_catalog.lookup_target("gpt-4o")} == {
-        "azure-eu-gpt4o/gpt-4o",
-        "azure-4992faf7/gpt-4o",
-        "openai-45318289/gpt-4o",
-    }
+    assert {d.id for d in config_catalog.lookup_target("gpt-4o")} == set(gpt_4o)
 
 
 def test_weights_order_and_regions_are_kept(config_catalog: Catalog) -> None:
@@ -428,8 +426,9 @@ def entry(model: str, group: str = "g", **params: Any) -> dict[str, Any]:
 def test_malformed_configs_name_the_entry_and_field(
     base: Catalog, config: dict[str, Any], entry_name: str | None, field: str | None
 ) -> None:
+    # Strict: the file is refused, naming the entry and field.
     with pytest.raises(CatalogError) as caught:
-        import_litellm_config(config, base, source="bad.yaml")
+        import_litellm_config(config, base, source="bad.yaml", strict=True)
     error = caught.value
     assert (error.source, error.entry, error.field) == ("bad.yaml", entry_name, field)
     assert "bad.yaml" in error.message
@@ -437,17 +436,12 @@ def test_malformed_configs_name_the_entry_and_field(
         assert entry_name in error.message
     if field:
         assert field in error.message
-
-
-def test_a_group_named_like_a_model_must_hold_all_its_deployments(base: Catalog) -> None:
-    fallback = {
-        **entry("azure/gpt4o-prod", group="fallback"),
-        "model_info": {"base_model": "gpt-4o"},
-    }
-    config = {"model_list": [entry("openai/gpt-4o", group="gpt-4o"), fallback]}
-    with pytest.raises(CatalogError, match="model group 'gpt-4o'") as caught:
-        import_litellm_config(config, base, source="groups.yaml")
-    assert caught.value.entry == "model_name gpt-4o"
+    if entry_name is None:
+        return  # no model_list at all: nothing to keep, refused either way
+    # Otherwise the entry is skipped, with a warning and a report line naming it.
+    result = import_litellm_config(config, base, source="bad.yaml")
+    assert [w for w in result.warnings if entry_name in w and "skipped" in w]
+    assert [line.subject for line in result.report.of("skipped")] == [entry_name]
 
 
 def test_azure_without_base_model_says_how_to_fix_it(base: Catalog) -> None:

@@ -26,6 +26,7 @@ from modelrouter.catalog.sources.litellm.fields import (
     _Where,
     provider_from_litellm,
 )
+from modelrouter.catalog.sources.litellm.report import ImportReport, ReportBuilder
 from modelrouter.catalog.sources.vendors import infer_vendor
 from modelrouter.errors import CatalogError
 
@@ -104,7 +105,26 @@ def import_litellm_cost_map(raw: Mapping[str, Any], *, source: str) -> ImportRes
         if problem is not None:
             warnings.append(f"entry {key}: {problem}")
     document = {"schema": SCHEMA_ID, "providers": {}, "models": models, "aliases": {}}
-    return ImportResult(document, tuple(warnings), dict(skipped))
+    return ImportResult(
+        document, tuple(warnings), dict(skipped), report=_report(source, models, skipped, warnings)
+    )
+
+
+def _report(
+    source: str, models: Mapping[str, Any], skipped: Counter[str], warnings: list[str]
+) -> ImportReport:
+    report = ReportBuilder(source)
+    count = sum(len(model["deployments"]) for model in models.values())
+    report.kept(source, f"{count} chat deployments of {len(models)} models")
+    for reason, entries in sorted(skipped.items()):
+        if reason == "malformed":
+            continue
+        why = "a duplicate: kept the first" if reason == "duplicate" else "not a chat model"
+        report.dropped(f"{entries} entries with {reason}", why)
+    for warning in warnings:
+        if warning.startswith("skipped: "):
+            report.skipped(source, warning.removeprefix("skipped: "))
+    return report.build()
 
 
 def _cost_map_entry(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from modelrouter.catalog.schema import DeploymentSpec
+from modelrouter.catalog.sources.litellm.report import ImportReport
 from modelrouter.errors import CatalogError, first_problem
 from modelrouter.money import exact_str, parse_decimal
 from modelrouter.pricing.units import BY_NAME, UNIT_NAMES, UNITS
@@ -30,6 +31,10 @@ class ImportResult:
     document: dict[str, Any]  # a catalog document in our schema
     warnings: tuple[str, ...]  # human-readable, each names the entry
     skipped: Mapping[str, int]  # reason -> count, e.g. "mode=embedding": 812
+    # A platform-policy fragment (valid under ``policy.document.parse_policy``)
+    # of the settings that are policy in modelrouter: strategy, health, budgets.
+    policy: dict[str, Any] = field(default_factory=dict)
+    report: ImportReport = field(default_factory=ImportReport)
 
 
 # -- providers -----------------------------------------------------------------

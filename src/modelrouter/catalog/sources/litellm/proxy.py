@@ -22,7 +22,6 @@ reference), and a key that does not depend on the entry's position:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
@@ -31,9 +30,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.catalog.build import validate_layer
-from modelrouter.catalog.matching import GENAI_PROVIDERS, genai_models, genai_ref
 from modelrouter.catalog.model import ApiShape
 from modelrouter.catalog.schema import SCHEMA_ID, check_api_base, check_credential_ref
+from modelrouter.catalog.sources.litellm.aliases import Reached, build_aliases
+from modelrouter.catalog.sources.litellm.base import _Base, _copy_from_base
+from modelrouter.catalog.sources.litellm.budgets import capped, deployment_budget, proxy_budgets
 from modelrouter.catalog.sources.litellm.fields import (
     _KEY,
     _NAME,
@@ -47,12 +48,21 @@ from modelrouter.catalog.sources.litellm.fields import (
     _Where,
     provider_from_litellm,
 )
+from modelrouter.catalog.sources.litellm.params import (
+    ENTRY_FIELDS,
+    INFO_FIELDS,
+    PARAM_FIELDS,
+    dropped_fields,
+    is_fact,
+)
+from modelrouter.catalog.sources.litellm.report import ReportBuilder
+from modelrouter.catalog.sources.litellm.wildcards import expand, is_wildcard
 from modelrouter.catalog.sources.vendors import infer_vendor
 from modelrouter.errors import CatalogError
+from modelrouter.policy.document import parse_policy
 
 if TYPE_CHECKING:
     from modelrouter.catalog.index import Catalog
-    from modelrouter.catalog.model import Deployment
 
 __all__ = ["import_litellm_config"]
 
@@ -66,84 +76,6 @@ _BARE_PROVIDERS = (
     (("gemini-",), "vertex_ai"),
     (("command",), "cohere_chat"),
 )
-
-
-@dataclass
-class _Base:
-    """The base catalog, with an index of its deployments' genai-prices entries."""
-
-    catalog: Catalog
-
-    def find(
-        self, litellm_provider: str, provider: str, name: str
-    ) -> tuple[Deployment | None, list[str]]:
-        """The base deployment to copy facts from, and notes on how it was found:
-        the pin provider/model, else the model at another provider."""
-        notes: list[str] = []
-        model_id: str | None = name if self.catalog.deployments_of(name) else None
-        if model_id is None:
-            candidates = (litellm_provider, provider, GENAI_PROVIDERS.get(provider, provider))
-            ref = genai_ref(candidates, name)
-            matches = genai_models(self.catalog, ref) if ref is not None else []
-            here = [m for m in matches if self.catalog.deployments_at(provider, m)]
-            if here or matches:
-                model_id = (here or matches)[0]
-                notes.append(
-                    f"{name!r} taken as the base catalog's {model_id} (genai-prices match)"
-                )
-        if model_id is None:
-            return None, notes
-        same = self.catalog.deployments_at(provider, model_id)
-        if same:
-            exact = [d for d in same if d.id == f"{provider}/{model_id}"]
-            return (exact or list(same))[0], notes
-        others = self.catalog.deployments_of(model_id)
-        first_party = [d for d in others if d.provider == d.vendor]
-        chosen = (first_party or list(others))[0]
-        notes.append(
-            f"the base catalog has no {provider}/{model_id}; "
-            f"prices and limits copied from {chosen.id}"
-        )
-        return chosen, notes
-
-
-def _copy_from_base(
-    catalog: Catalog, found: Deployment, same_provider: bool
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, bool]]:
-    """(model fields, deployment fields, capabilities) the base knows."""
-    model_spec = catalog.document.models[found.model]
-    key = found.id[: -len(found.model) - 1]
-    spec = model_spec.deployments[key]
-    model: dict[str, Any] = {}
-    if found.vendor != "unknown":
-        model["vendor"] = found.vendor
-    if model_spec.name:
-        model["name"] = model_spec.name
-    if model_spec.quality is not None:
-        model["quality"] = model_spec.quality.model_dump(mode="json", exclude_none=True)
-    deployment: dict[str, Any] = {}
-    if spec.prices:
-        deployment["prices"] = [
-            rule.model_dump(mode="json", by_alias=True, exclude_none=True) for rule in spec.prices
-        ]
-    if found.context_window is not None:
-        deployment["context_window"] = found.context_window
-    if found.max_output_tokens is not None:
-        deployment["max_output_tokens"] = found.max_output_tokens
-    # Latency and data terms belong to the provider that serves: not carried over
-    # from another one.
-    if same_provider and spec.latency is not None:
-        deployment["latency"] = spec.latency.model_dump(mode="json", exclude_none=True)
-    if same_provider and spec.data is not None:
-        deployment["data"] = spec.data.model_dump(mode="json", exclude_none=True)
-    if found.deprecated:
-        deployment["deprecated"] = True
-    capabilities = {
-        name: value
-        for name, value in dataclasses.asdict(found.capabilities).items()
-        if value is not None
-    }
-    return model, deployment, capabilities
 
 
 def _mapping(value: Any, where: _Where, name: str | None, *, required: bool) -> Mapping[str, Any]:
@@ -160,6 +92,8 @@ def _split_model(params: Mapping[str, Any], where: _Where) -> tuple[str, str]:
     if not isinstance(model, str) or not model.strip():
         raise where.error("required: the model LiteLLM calls, as provider/model", "model")
     model = model.strip()
+    if model == "*":
+        return "*", "*"
     custom = params.get("custom_llm_provider")
     if custom is not None:
         if not isinstance(custom, str) or not custom.strip():
@@ -174,9 +108,14 @@ def _split_model(params: Mapping[str, Any], where: _Where) -> tuple[str, str]:
     for prefixes, provider in _BARE_PROVIDERS:
         if model.lower().startswith(prefixes):
             return provider, model
+    # A bare Bedrock or Vertex id: the entry's region parameters say which.
+    if any(str(name).startswith("aws_") for name in params):
+        return "bedrock", model
+    if any(str(name).startswith("vertex_") for name in params):
+        return "vertex_ai", model
     raise where.error(
         f"cannot tell which provider serves {model!r}: write it as provider/model "
-        "(e.g. openai/gpt-4o)",
+        "(e.g. openai/gpt-4o, bedrock/<model id>), or give aws_region_name for Bedrock",
         "model",
     )
 
@@ -338,22 +277,37 @@ def _short_hash(*parts: str, digits: int) -> str:
 # -- one entry ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """One deployment an entry adds, with the model it belongs to."""
+
+    model_id: str
+    model: dict[str, Any]
+    deployment: dict[str, Any]
+
+
 @dataclass
 class _Entry:
     """One model_list entry as read: all it adds to the document but its key."""
 
     where: _Where
     group: str
-    provider: str
-    model_id: str
-    model: dict[str, Any]
-    deployment: dict[str, Any]
+    # One deployment; a wildcard entry one per base-catalog model it reaches.
+    placed: list[_Placed]
     stated_key: str | None
     # What the entry calls: provider, upstream model, api_base (or region).
     identity: tuple[str, str, str]
     # What tells apart entries with one identity: group, credential, api_version.
     detail: tuple[str, str, str]
+    params: Mapping[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # fields carried over, for the report
+    dropped: dict[str, list[str]] = field(default_factory=dict)  # reason -> fields
+    wildcard: str | None = None  # ``openai/*``: the pattern
+
+    @property
+    def provider(self) -> str:
+        return self.identity[0]
 
     def derived_key(self) -> str:
         return f"{self.provider}-{_short_hash(*self.identity, digits=8)}"
@@ -376,10 +330,116 @@ def _stated_key(info: Mapping[str, Any], where: _Where) -> str | None:
     return key
 
 
+def _tags(value: Any, where: _Where) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(
+        isinstance(tag, str) and _KEY.match(tag) for tag in value
+    ):
+        raise where.error("must be a list of tags without spaces", "tags")
+    return list(dict.fromkeys(value))
+
+
+def _stated(
+    entry: Mapping[str, Any], params: Mapping[str, Any], info: Mapping[str, Any], where: _Where
+) -> dict[str, Any]:
+    """The deployment fields the entry states itself: regions, weight, order,
+    rpm/tpm (from litellm_params, model_info or the entry, as LiteLLM reads
+    them) and tags."""
+    stated: dict[str, Any] = {"regions": _regions(params, where)}
+    for name in ("weight", "order"):
+        if params.get(name) is not None:
+            stated[name] = _whole(params[name], where, name)
+    for limit in ("rpm", "tpm"):
+        value = next(
+            (place[limit] for place in (params, info, entry) if place.get(limit) is not None),
+            None,
+        )
+        if value is not None:
+            stated[limit] = _whole(value, where, limit)
+    if params.get("tags") is not None:
+        stated["tags"] = _tags(params["tags"], where)
+    return stated
+
+
+@dataclass
+class _Binding:
+    """The entry's endpoint fields, and what is known of where it calls."""
+
+    endpoint: dict[str, Any]
+    notes: list[str]
+    dropped: dict[str, list[str]]
+    credential: str | None
+    location: str
+    version: str
+
+
+def _binding(params: Mapping[str, Any], where: _Where, default_ref: str | None) -> _Binding:
+    credential, literal = _credential(params, where, default_ref)
+    api_base, base_note, location = _endpoint_text(params, "api_base", where)
+    api_version, version_note, version = _endpoint_text(params, "api_version", where)
+    dropped: dict[str, list[str]] = {}
+    if literal is not None:
+        dropped.setdefault("a literal key: never copied; write os.environ/NAME", []).append(
+            "litellm_params.api_key"
+        )
+    for name, note in (("api_base", base_note), ("api_version", version_note)):
+        if note is not None:
+            dropped.setdefault(
+                "read from the environment when LiteLLM starts: not known to the catalog", []
+            ).append(f"litellm_params.{name}")
+    endpoint = {
+        key: value
+        for key, value in (
+            ("api_base", api_base),
+            ("api_version", api_version),
+            ("credential_ref", credential),
+        )
+        if value is not None
+    }
+    if not location:
+        # Bedrock and Vertex have no api_base: the region says where they are called.
+        for region_param in ("aws_region_name", "vertex_location"):
+            if isinstance(params.get(region_param), str):
+                location = f"{region_param}={params[region_param].strip()}"
+                break
+    notes = [note for note in (literal, base_note, version_note) if note is not None]
+    return _Binding(endpoint, notes, dropped, credential, location, version)
+
+
+def _report_fields(
+    entry: Mapping[str, Any], params: Mapping[str, Any], info: Mapping[str, Any]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """(fields kept, reason -> fields dropped) of an entry, by name only."""
+    kept = [
+        f"litellm_params.{name}"
+        for name in params
+        if name in PARAM_FIELDS - {"model", "api_key", "max_budget", "budget_duration"}
+        or is_fact(str(name))
+    ]
+    kept += [f"model_info.{name}" for name in info if name in INFO_FIELDS or is_fact(str(name))]
+    kept += [str(name) for name in entry if name in ("rpm", "tpm")]
+    dropped: dict[str, list[str]] = {}
+    for section, values, read in (
+        ("entry", entry, ENTRY_FIELDS),
+        ("litellm_params", params, PARAM_FIELDS),
+        ("model_info", info, INFO_FIELDS),
+    ):
+        for reason, names in dropped_fields(section, values, read).items():
+            dropped.setdefault(reason, []).extend(names)
+    return kept, dropped
+
+
 def _read_entry(
-    index: int, entry: Any, source: str, known: _Base, skipped: Counter[str]
+    index: int,
+    entry: Any,
+    source: str,
+    known: _Base,
+    skipped: Counter[str],
+    report: ReportBuilder,
 ) -> _Entry | None:
-    """The entry, read; None when it is skipped (counted in ``skipped``)."""
+    """The entry, read; None when it is left out (not chat: counted in
+    ``skipped`` and reported as dropped). A CatalogError when it cannot be read."""
     base = known.catalog
     where = _Where(source, f"model_list[{index}]")
     if not isinstance(entry, Mapping):
@@ -388,17 +448,28 @@ def _read_entry(
     if not isinstance(group, str) or not _NAME.match(group):
         raise where.error(f"must be a name without spaces, got {group!r}", "model_name")
     where = _Where(source, f"model_list[{index}] ({group})")
+    if entry.get("litellm_params") is None:
+        raise where.error("missing: nothing says which model the entry calls", "litellm_params")
     params = _mapping(entry.get("litellm_params"), where, "litellm_params", required=True)
     info = _mapping(entry.get("model_info"), where, "model_info", required=False)
     mode = info.get("mode")
     if mode is not None and mode != "chat":
         skipped[f"mode={mode}"] += 1
+        report.dropped(where.entry, f"model_info.mode {mode}: modelrouter routes chat only")
         return None
     at_params, at_info = where.under("litellm_params"), where.under("model_info")
     litellm_provider, name = _split_model(params, at_params)
+    kept, dropped = _report_fields(entry, params, info)
+    if litellm_provider == "*" or is_wildcard(name):
+        return _read_wildcard(
+            where, group, entry, params, info, (litellm_provider, name), known, kept, dropped
+        )
     provider = provider_from_litellm(litellm_provider)
     if provider is None:
         skipped[f"litellm_provider={litellm_provider}"] += 1
+        report.dropped(
+            where.entry, f"LiteLLM provider {litellm_provider}: text completion, not chat"
+        )
         return None
     upstream = _upstream(provider, name)
     if not _NAME.match(upstream):
@@ -443,48 +514,29 @@ def _read_entry(
         deployment["capabilities"] = capabilities
     if facts.deprecated:
         deployment["deprecated"] = True
-    deployment["regions"] = _regions(params, at_params)
-    if params.get("weight") is not None:
-        deployment["weight"] = _whole(params["weight"], at_params, "weight")
-    if params.get("order") is not None:
-        deployment["order"] = _whole(params["order"], at_params, "order")
-    # LiteLLM reads rpm/tpm from litellm_params, or from the entry itself.
-    for limit in ("rpm", "tpm"):
-        value = params.get(limit, entry.get(limit))
-        if value is not None:
-            deployment[limit] = _whole(value, at_params, limit)
+    deployment.update(_stated(entry, params, info, at_params))
 
     # The endpoint: what the gateway sends, where, and with which secret.
     provider_spec = base.document.providers.get(provider)
     defaults = provider_spec.endpoint if provider_spec is not None else None
-    credential, dropped = _credential(
-        params, at_params, defaults.credential_ref if defaults is not None else None
-    )
-    api_base, base_note, location = _endpoint_text(params, "api_base", at_params)
-    api_version, version_note, version = _endpoint_text(params, "api_version", at_params)
+    bound = _binding(params, at_params, defaults.credential_ref if defaults else None)
     # After what is wrong with the prices: that one matters more.
-    later = [note for note in (dropped, base_note, version_note) if note is not None]
+    later = list(bound.notes)
     endpoint: dict[str, Any] = {"upstream_model": upstream}
-    for key, value in (
-        ("api_base", api_base),
-        ("api_version", api_version),
-        ("api_shape", _api_shape(litellm_provider, upstream)),
-        ("credential_ref", credential),
-    ):
-        if value is not None:
-            endpoint[key] = value.value if isinstance(value, ApiShape) else value
-    if "api_shape" not in endpoint:
+    shape = _api_shape(litellm_provider, upstream)
+    for key in ("api_base", "api_version"):
+        if key in bound.endpoint:
+            endpoint[key] = bound.endpoint[key]
+    if shape is not None:
+        endpoint["api_shape"] = shape.value
+    else:
         later.append(
             f"LiteLLM provider {litellm_provider!r} speaks none of the API shapes modelrouter "
             "names: the endpoint has no api_shape"
         )
+    if bound.credential is not None:
+        endpoint["credential_ref"] = bound.credential
     deployment["endpoint"] = endpoint
-    if not location:
-        # Bedrock and Vertex have no api_base: the region says where they are called.
-        for region_param in ("aws_region_name", "vertex_location"):
-            if isinstance(params.get(region_param), str):
-                location = f"{region_param}={params[region_param].strip()}"
-                break
 
     rules, problem = _price_warnings(deployment.get("prices", []))
     if rules:
@@ -505,78 +557,206 @@ def _read_entry(
     if problem is not None:
         notes.append(problem)
     notes += later
+    for reason, names in bound.dropped.items():
+        dropped.setdefault(reason, []).extend(names)
     return _Entry(
         where=where,
         group=group,
-        provider=provider,
-        model_id=model_id,
-        model=model,
-        deployment=deployment,
+        placed=[_Placed(model_id, model, deployment)],
         stated_key=_stated_key(info, where),
-        identity=(provider, upstream, location),
-        detail=(group, credential or "", version),
+        identity=(provider, upstream, bound.location),
+        detail=(group, bound.credential or "", bound.version),
+        params=params,
         warnings=[f"entry {where.entry}: {note}" for note in notes],
+        kept=[name for name in kept if not any(name in n for n in bound.dropped.values())],
+        dropped=dropped,
     )
 
 
-def _keyed(entries: list[_Entry]) -> list[tuple[str, _Entry]]:
+def _read_wildcard(
+    where: _Where,
+    group: str,
+    entry: Mapping[str, Any],
+    params: Mapping[str, Any],
+    info: Mapping[str, Any],
+    split: tuple[str, str],
+    known: _Base,
+    kept: list[str],
+    dropped: dict[str, list[str]],
+) -> _Entry:
+    """``model: openai/*`` (or ``"*"``): the base catalog's models of that
+    provider (or of every one), bound to the entry's endpoint."""
+    litellm_provider, pattern = split
+    at_params = where.under("litellm_params")
+    provider = None if litellm_provider == "*" else provider_from_litellm(litellm_provider)
+    if litellm_provider != "*" and provider is None:
+        raise at_params.error(f"LiteLLM provider {litellm_provider!r} is not chat", "model")
+    default_ref = None
+    if provider is not None and (spec := known.catalog.document.providers.get(provider)):
+        default_ref = spec.endpoint.credential_ref if spec.endpoint is not None else None
+    bound = _binding(params, at_params, default_ref)
+    endpoint = dict(bound.endpoint)
+    shape = _api_shape(litellm_provider, "") if provider is not None else None
+    placed = [
+        _Placed(model_id, model, deployment)
+        for model_id, model, deployment in expand(
+            known.catalog, provider, pattern, _stated(entry, params, info, at_params), endpoint
+        )
+    ]
+    if not placed:
+        reach = f"at provider {provider}" if provider else "at any provider"
+        raise at_params.error(
+            f"wildcard {litellm_provider}/{pattern}: the base catalog has no model {reach} "
+            f"matching {pattern!r}",
+            "model",
+        )
+    for item in placed:
+        # A base deployment without a shape takes the one the LiteLLM provider speaks.
+        if shape is not None:
+            item.deployment["endpoint"].setdefault("api_shape", shape.value)
+        _validated(item.deployment, where)
+    for reason, names in bound.dropped.items():
+        dropped.setdefault(reason, []).extend(names)
+    return _Entry(
+        where=where,
+        group=group,
+        placed=placed,
+        stated_key=_stated_key(info, where),
+        identity=(provider or "all", pattern, bound.location),
+        detail=(group, bound.credential or "", bound.version),
+        params=params,
+        warnings=[f"entry {where.entry}: {note}" for note in bound.notes],
+        kept=kept,
+        dropped=dropped,
+        wildcard=f"{litellm_provider}/{pattern}" if provider else pattern,
+    )
+
+
+def _comparable(placed: list[_Placed]) -> list[Any]:
+    """What entries say, with api_base as the identity reads it (no trailing slash)."""
+    said: list[Any] = []
+    for item in placed:
+        endpoint = dict(item.deployment.get("endpoint", {}))
+        if "api_base" in endpoint:
+            endpoint["api_base"] = endpoint["api_base"].rstrip("/")
+        said.append((item.model_id, item.model, {**item.deployment, "endpoint": endpoint}))
+    return said
+
+
+def _keyed(entries: list[_Entry], report: ReportBuilder) -> list[tuple[str, _Entry]]:
     """Each entry with its key, in config order; an entry that repeats another
-    one exactly is left out (with a warning on the one kept)."""
+    one exactly is left out (with a warning on the one kept), and one whose key
+    is taken is skipped (refused when strict)."""
+    left_out: set[int] = set()
+
+    def refuse(item: _Entry, error: CatalogError) -> None:
+        report.skipped(item.where.entry, error.message, error)
+        left_out.add(id(item))
+
     stated: dict[str, _Entry] = {}
     for item in entries:
         if item.stated_key is None:
             continue
         if item.stated_key in stated:
-            raise item.where.under("model_info").error(
-                f"id {item.stated_key!r} is already taken by {stated[item.stated_key].where.entry}",
-                "id",
+            refuse(
+                item,
+                item.where.under("model_info").error(
+                    f"id {item.stated_key!r} is already taken by "
+                    f"{stated[item.stated_key].where.entry}",
+                    "id",
+                ),
             )
+            continue
         stated[item.stated_key] = item
     # One deployment stated twice (same endpoint, group, credential and version)
     # first: a repeat must not rename the entry it repeats.
     distinct: dict[tuple[tuple[str, str, str], tuple[str, str, str]], _Entry] = {}
-    repeats: set[int] = set()
     for item in entries:
         if item.stated_key is not None:
             continue
         other = distinct.setdefault((item.identity, item.detail), item)
         if other is item:
             continue
-        if (other.model_id, other.model, other.deployment) != (
-            item.model_id,
-            item.model,
-            item.deployment,
-        ):
+        if _comparable(other.placed) != _comparable(item.placed):
             provider, upstream, location = item.identity
             at = f" at {location}" if location else ""
-            raise item.where.error(
-                f"calls the same endpoint as {other.where.entry} ({provider} model "
-                f"{upstream}{at}) in the same model group, with the same credential and "
-                "api_version, but says something else about it: give each a model_info.id",
-                "litellm_params.model",
+            refuse(
+                item,
+                item.where.error(
+                    f"calls the same endpoint as {other.where.entry} ({provider} model "
+                    f"{upstream}{at}) in the same model group, with the same credential and "
+                    "api_version, but says something else about it: give each a model_info.id",
+                    "litellm_params.model",
+                ),
             )
+            continue
         other.warnings.append(
             f"entry {other.where.entry}: {item.where.entry} states the same deployment again: "
             "imported once"
         )
-        repeats.add(id(item))
+        report.dropped(item.where.entry, f"states {other.where.entry} again: imported once")
+        for reason, names in item.dropped.items():
+            report.dropped(f"{item.where.entry} {', '.join(names)}", reason)
+        left_out.add(id(item))
     shared = Counter(item.derived_key() for item in distinct.values())
     keys: dict[int, str] = {id(item): key for key, item in stated.items()}
     for item in distinct.values():
         key = item.derived_key() if shared[item.derived_key()] == 1 else item.detailed_key()
         if key in stated:
-            raise item.where.error(
-                f"its derived id {key!r} is the model_info.id of {stated[key].where.entry}: "
-                "give it a model_info.id of its own",
-                "litellm_params.model",
+            refuse(
+                item,
+                item.where.error(
+                    f"its derived id {key!r} is the model_info.id of {stated[key].where.entry}: "
+                    "give it a model_info.id of its own",
+                    "litellm_params.model",
+                ),
             )
+            continue
         keys[id(item)] = key
-    return [(keys[id(item)], item) for item in entries if id(item) not in repeats]
+    return [(keys[id(item)], item) for item in entries if id(item) not in left_out]
 
 
-def import_litellm_config(raw: Mapping[str, Any], base: Catalog, *, source: str) -> ImportResult:
+def _placed_key(key: str, item: _Entry, placed: _Placed) -> str:
+    """A ``"*"`` entry reaches one model at several providers: a key for each."""
+    if item.provider != "all":
+        return key
+    provider = placed.deployment["provider"]
+    return f"{provider}{key[3:]}" if item.stated_key is None else f"{key}-{provider}"
+
+
+def _report_entry(key: str, item: _Entry, report: ReportBuilder) -> None:
+    fields = f"; kept {', '.join(item.kept)}" if item.kept else ""
+    if item.wildcard is None:
+        placed = item.placed[0]
+        report.kept(item.where.entry, f"deployment {key}/{placed.model_id}{fields}")
+    else:
+        providers = sorted({p.deployment["provider"] for p in item.placed})
+        at = ", ".join(providers) if len(providers) <= 5 else f"{len(providers)} providers"
+        keys = f"{key}/..." if item.provider != "all" else f"<provider>{key[3:]}/..."
+        report.converted(
+            item.where.entry,
+            f"wildcard {item.wildcard}: expanded into {len(item.placed)} deployments ({keys}) "
+            f"of the base catalog's models at {at}, bound to the entry's endpoint{fields}",
+        )
+    for reason, names in item.dropped.items():
+        report.dropped(f"{item.where.entry} {', '.join(names)}", reason)
+
+
+def _skip(error: CatalogError, report: ReportBuilder, skipped: Counter[str]) -> str:
+    """The warning of an entry that cannot be imported (refused when strict)."""
+    report.skipped(error.entry or "model_list", error.message, error)
+    skipped["unreadable"] += 1
+    return f"skipped: {error.message}"
+
+
+def import_litellm_config(
+    raw: Mapping[str, Any], base: Catalog, *, source: str, strict: bool = False
+) -> ImportResult:
     """A standalone catalog document of a LiteLLM proxy config's deployments
-    (and the models and providers they need), with one alias per model group."""
+    (and the models and providers they need), with one alias per model group;
+    a platform-policy fragment of its settings; and a report of what was kept,
+    converted, dropped and skipped. ``strict``: an entry or setting that
+    cannot be imported refuses the file (a CatalogError) instead of being skipped."""
     model_list = raw.get("model_list")
     if not isinstance(model_list, list):
         raise CatalogError(
@@ -585,82 +765,79 @@ def import_litellm_config(raw: Mapping[str, Any], base: Catalog, *, source: str)
             field="model_list",
         )
     known = _Base(base)
+    report = ReportBuilder(source, strict=strict)
     skipped: Counter[str] = Counter()
-    read = [
-        _read_entry(index, entry, source, known, skipped) for index, entry in enumerate(model_list)
-    ]
-    entries = [item for item in read if item is not None]
+    warnings: list[str] = []
+    entries: list[_Entry] = []
+    for index, entry in enumerate(model_list):
+        try:
+            item = _read_entry(index, entry, source, known, skipped, report)
+        except CatalogError as exc:
+            warnings.append(_skip(exc, report, skipped))
+            continue
+        if item is not None:
+            entries.append(item)
 
     models: dict[str, dict[str, Any]] = {}
     providers: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[str]] = {}
-    warnings: list[str] = []
+    wildcards: list[tuple[str, list[Reached]]] = []
+    budgets: list[dict[str, Any]] = []
     if not model_list:
         warnings.append("model_list is empty: nothing to import")
-    for key, item in _keyed(entries):
+    for key, item in _keyed(entries, report):
         warnings += item.warnings
-        target = models.setdefault(item.model_id, {**item.model, "deployments": {}})
-        target["deployments"][key] = item.deployment
-        groups.setdefault(item.group, []).append(f"{key}/{item.model_id}")
-        provider = item.provider
-        if provider not in providers and provider in base.document.providers:
-            # With its endpoint defaults: an entry that names no api_base or key
-            # is called as the provider's deployments are.
-            providers[provider] = base.document.providers[provider].model_dump(
-                mode="json", exclude_none=True
-            )
-
-    aliases = _aliases(groups, models, source)
-    settings = _mapping(
-        raw.get("router_settings"), _Where(source, "router_settings"), None, required=False
-    )
-    _group_aliases(settings, groups, aliases, models, source)
-    document = {"schema": SCHEMA_ID, "providers": providers, "models": models, "aliases": aliases}
-    validate_layer(source, document)
-    return ImportResult(document, tuple(warnings), dict(skipped))
-
-
-def _aliases(
-    groups: Mapping[str, list[str]], models: Mapping[str, Mapping[str, Any]], source: str
-) -> dict[str, list[str]]:
-    aliases: dict[str, list[str]] = {}
-    for group, targets in groups.items():
-        if group in models:
-            # The model id already resolves to all of its deployments: an alias of
-            # the same name is neither needed nor allowed. If the group is only
-            # some of them, a request for it would reach the others too.
-            own = {f"{key}/{group}" for key in models[group]["deployments"]}
-            if set(targets) != own:
-                raise CatalogError(
-                    f"model group {group!r} has the name of model {group} but not all of its "
-                    f"deployments ({', '.join(sorted(own - set(targets)))} are in other "
-                    "groups): rename the group",
-                    source=source,
-                    entry=f"model_name {group}",
-                    field="model_name",
+        _report_entry(key, item, report)
+        for placed in item.placed:
+            target = models.setdefault(placed.model_id, {**placed.model, "deployments": {}})
+            target["deployments"][_placed_key(key, item, placed)] = placed.deployment
+            provider = placed.deployment["provider"]
+            if provider not in providers and provider in base.document.providers:
+                # With its endpoint defaults: an entry that names no api_base or key
+                # is called as the provider's deployments are.
+                providers[provider] = base.document.providers[provider].model_dump(
+                    mode="json", exclude_none=True
                 )
-            continue
-        aliases[group] = list(targets)
-    return aliases
+        if item.wildcard is None:
+            groups.setdefault(item.group, []).append(f"{key}/{item.placed[0].model_id}")
+            budget = deployment_budget(
+                f"{key}/{item.placed[0].model_id}", item.params, item.where.entry, report
+            )
+            if budget is not None:
+                budgets.append(budget)
+        else:
+            reached = [
+                Reached(
+                    p.model_id,
+                    f"{_placed_key(key, item, p)}/{p.model_id}",
+                    p.deployment["provider"],
+                )
+                for p in item.placed
+            ]
+            wildcards.append((item.group, reached))
+            if item.params.get("max_budget") is not None:
+                report.dropped(
+                    f"{item.where.entry} litellm_params.max_budget",
+                    "a wildcard entry is many deployments: give each its own entry and budget",
+                )
+
+    aliases = build_aliases(raw, groups, wildcards, models, report)
+    budgets = capped([*_proxy_budgets(raw, report), *budgets], report)
+    policy = aliases.policy
+    if budgets:
+        policy["budgets"] = budgets
+    parse_policy(policy, source=f"{source} (policy fragment)")
+    document = {
+        "schema": SCHEMA_ID,
+        "providers": providers,
+        "models": models,
+        "aliases": aliases.aliases,
+    }
+    validate_layer(source, document)
+    return ImportResult(document, tuple(warnings), dict(skipped), policy, report.build())
 
 
-def _group_aliases(
-    settings: Mapping[str, Any],
-    groups: Mapping[str, list[str]],
-    aliases: dict[str, list[str]],
-    models: Mapping[str, Any],
-    source: str,
-) -> None:
-    """``router_settings.model_group_alias: {alias: group}`` (or ``{model: group}``)."""
-    where = _Where(source, "router_settings")
-    table = _mapping(settings.get("model_group_alias"), where, "model_group_alias", required=False)
-    for alias, value in table.items():
-        name = f"model_group_alias.{alias}"
-        group = value.get("model") if isinstance(value, Mapping) else value
-        if not isinstance(alias, str) or not _NAME.match(alias):
-            raise where.error(f"{alias!r} is not a name without spaces", name)
-        if alias in models or alias in aliases:
-            raise where.error(f"{alias!r} is already a model or a model group", name)
-        if not isinstance(group, str) or group not in groups:
-            raise where.error(f"{group!r} is not a model group of model_list", name)
-        aliases[alias] = list(aliases.get(group, [group]))
+def _proxy_budgets(raw: Mapping[str, Any], report: ReportBuilder) -> list[dict[str, Any]]:
+    sections = [raw.get(name) for name in ("litellm_settings", "router_settings")]
+    litellm, router = (value if isinstance(value, Mapping) else {} for value in sections)
+    return proxy_budgets(litellm, router, report)
