@@ -12,18 +12,14 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Coroutine, Generator, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import yaml
-from sqlalchemy import create_engine, text
 
 from modelrouter.client import AsyncClient, Client, Hop, ProviderError, RunResult
-from modelrouter.store.database import redact
-from tests.integration.conftest import POSTGRES_URL, unavailable
 from tests.integration.server import ROOT, Server, free_port
 
 _T = TypeVar("_T")
@@ -112,27 +108,6 @@ def gateway_process(base: str, api_key: str, log: Path) -> tuple[subprocess.Pope
                 process.kill()
                 raise RuntimeError("the gateway did not start") from None
             time.sleep(0.1)
-
-
-def own_postgres_database() -> Generator[str, None, None]:
-    """A PostgreSQL database of the caller's own, dropped afterwards (skips,
-    or fails under CI=true, when the server is unreachable)."""
-    admin_url = "postgresql+psycopg://" + POSTGRES_URL.split("://", 1)[1]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"modelrouter_client_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        unavailable(f"PostgreSQL at {redact(POSTGRES_URL)}", exc)
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _chat(hop: Hop, stream: bool = False) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,11 +38,12 @@ def unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def own_postgres_database(prefix: str = "modelrouter_test") -> Generator[str, None, None]:
+    """A PostgreSQL database of the caller's own, dropped afterwards (skips,
+    or fails under CI=true, when the server is unreachable)."""
     admin_url = "postgresql+psycopg://" + POSTGRES_URL.split("://", 1)[1]
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"modelrouter_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -50,10 +51,17 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
         unavailable(f"PostgreSQL at {redact(POSTGRES_URL)}", exc)
     base, _, _ = POSTGRES_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    yield from own_postgres_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

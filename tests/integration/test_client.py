@@ -32,9 +32,9 @@ from tests.integration.client_service import (
     Flavour,
     MockProvider,
     catalog_layer,
-    own_postgres_database,
     start_service,
 )
+from tests.integration.conftest import own_postgres_database
 from tests.integration.server import Server
 
 MODELS = ["fb-sync", "fb-async", "st-sync", "st-async", "ok"]
@@ -52,7 +52,8 @@ def service(
     request: pytest.FixtureRequest, provider: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     data = tmp_path_factory.mktemp(f"client-{request.param}")
-    databases = own_postgres_database() if request.param == "postgresql" else None
+    postgres = request.param == "postgresql"
+    databases = own_postgres_database("modelrouter_client") if postgres else None
     url = f"sqlite:///{data / 'svc.db'}" if databases is None else next(databases)
     server = start_service(data, url, catalog_layer(provider.base, MODELS))
     yield server

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.client_service import python_blocks
 from tests.integration.conftest import unavailable
 from tests.integration.server import ROOT
 
@@ -253,32 +254,6 @@ def test_over_http(litellm: ModuleType, installed: list[Any], tmp_path: Path) ->
             assert [a.status for a in second.attempts] == ["rate_limited"]
     finally:
         server.stop()
-
-
-def python_blocks(text: str, heading: str) -> list[str] | None:
-    """The ``python`` blocks of the section under ``heading``, or None without it."""
-    level = len(heading) - len(heading.lstrip("#"))
-    blocks: list[str] = []
-    inside, fence, current = False, None, list[str]()
-    for line in text.splitlines():
-        if fence is not None:
-            if line.strip() == "```":
-                if fence == "python" and inside:
-                    blocks.append("\n".join(current))
-                fence, current = None, []
-            else:
-                current.append(line)
-            continue
-        if line.startswith("```"):
-            fence = line[3:].strip()
-            continue
-        if line.startswith("#"):
-            depth = len(line) - len(line.lstrip("#"))
-            if line.strip() == heading:
-                inside = True
-            elif inside and depth <= level:
-                break
-    return blocks if inside else None
 
 
 def test_the_readme_example_runs_as_pasted(
