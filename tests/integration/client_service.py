@@ -228,8 +228,8 @@ FLAVOURS: dict[str, type[SyncFlavour] | type[AsyncFlavour]] = {
 }
 
 
-def python_blocks(text: str, heading: str) -> list[str] | None:
-    """The ``python`` blocks of the section under ``heading`` (up to the next
+def python_blocks(text: str, heading: str, language: str = "python") -> list[str] | None:
+    """The ``language`` blocks of the section under ``heading`` (up to the next
     heading of its level or above), or None when there is no such heading."""
     level = len(heading) - len(heading.lstrip("#"))
     blocks: list[str] = []
@@ -237,7 +237,7 @@ def python_blocks(text: str, heading: str) -> list[str] | None:
     for line in text.splitlines():
         if fence is not None:
             if line.strip() == "```":
-                if fence == "python" and inside:
+                if fence == language and inside:
                     blocks.append("\n".join(current))
                 fence, current = None, []
             else:

@@ -322,15 +322,19 @@ def check_live(
             )
         )
     elif signals.tokens_left is not None and signals.tokens_left < tokens:
+        # A request above the whole per-minute limit never fits: no "more at".
+        whole = d.tpm is not None and tokens > d.tpm
         found.append(
             Rejection(
                 deployment=d.id,
                 code=Code.RATE_LIMIT_HEADROOM,
-                message=f"needs {tokens} tokens of this minute's limit, "
+                message=f"needs {tokens} tokens, more than its whole limit of {d.tpm} a minute"
+                if whole
+                else f"needs {tokens} tokens of this minute's limit, "
                 f"{signals.tokens_left} left{until}",
                 need=f"{tokens} tokens",
-                have=f"{signals.tokens_left} tokens",
-                resets_at=reset,
+                have=f"{d.tpm if whole else signals.tokens_left} tokens",
+                resets_at=None if whole else reset,
             )
         )
     return found

@@ -353,17 +353,20 @@ def _tokens_of(request: NormalizedRequest) -> str:
 
 
 def _error_chains(
-    alias: Alias, group: Callable[[str], list[Scored]], limit: int
+    alias: Alias, regroup: Callable[[str], list[Scored]], limit: int
 ) -> tuple[tuple[str, list[Scored]], ...]:
     """The hops that follow an attempt failing with one of these error classes
-    (its next hop comes from here, not the main chain), each cut like the chain."""
+    (its next hop comes from here, not the main chain), each cut like the chain;
+    ``regroup`` scores a group even when the main chain already holds it."""
     out = []
     for error_class, names in (
         ("content_policy", alias.content_policy_fallbacks),
         ("context_window_exceeded", alias.context_window_fallbacks),
     ):
         if names:
-            hops = [s for name in names for s in group(name)][: 1 + limit]
+            hops = list({s.deployment.id: s for name in names for s in regroup(name)}.values())[
+                : 1 + limit
+            ]
             if hops:
                 out.append((error_class, hops))
     return tuple(out)
@@ -401,21 +404,24 @@ def plan(inputs: PlanInputs) -> Planned:
     seen: set[str] = set()
     position = 0
 
-    def group(name: str) -> list[Scored]:
+    def group(name: str, *, again: bool = False) -> list[Scored]:
+        # ``again``: an error chain may name a group the main chain already
+        # holds; its deployments are scored again but rejected only once.
         nonlocal position, missed
         found = resolve(name, catalog, effective, start=position)
         notes.extend(dict.fromkeys(r.how for r in found if r.how is not None))
-        resolved = [r for r in found if r.deployment.id not in seen]
-        seen.update(r.deployment.id for r in resolved)
+        resolved = [r for r in found if again or r.deployment.id not in seen]
+        fresh = {r.deployment.id for r in resolved} - seen
+        seen.update(fresh)
         position += len(resolved) + 1
         if request.tags:
             selection = select_by_tags([r.deployment for r in resolved], request.tags, via=name)
-            rejected.extend(selection.rejected)
+            rejected.extend(r for r in selection.rejected if r.deployment in fresh)
             resolved = [resolved[i] for i in selection.kept]
-            if selection.note is not None:
+            if selection.note is not None and not again:
                 notes.append(selection.note)
         admissible, fell = _evaluate(resolved, request, need, live)
-        rejected.extend(fell)
+        rejected.extend(r for r in fell if r.deployment in fresh)
         ordered = order_candidates(admissible, strategy, weights, seed)
         if cutoffs:
             # Preferred cut-offs reorder, never exclude: misses go last, in order.
@@ -455,7 +461,11 @@ def plan(inputs: PlanInputs) -> Planned:
     if effective.max_fallbacks is not None:
         limit = min(limit, effective.max_fallbacks)
     kept = chain[: 1 + limit]
-    chains = _error_chains(alias, group, limit) if alias is not None else ()
+    chains = (
+        _error_chains(alias, lambda name: group(name, again=True), limit)
+        if alias is not None
+        else ()
+    )
 
     notes[:0] = [f"translated: {note}" for note in request.translation]
     if budget is not None:

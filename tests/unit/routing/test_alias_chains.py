@@ -113,6 +113,19 @@ def test_a_content_policy_refusal_moves_to_the_content_policy_chain() -> None:
     assert cost is not None and cost.total_usd > 0
 
 
+def test_a_content_policy_chain_may_name_a_group_the_main_chain_holds() -> None:
+    # LiteLLM configs often name one group in both: after a content_policy
+    # refusal it comes next, ahead of the main chain's other hops.
+    alias = {**FULL, "fallbacks": ["other", "safe"]}
+    plan = _route(Router(_catalog(alias)), 100)
+    assert [c.deployment for c in plan.chain][-2:] == ["p5/other", "p4/safe"]
+    assert [c.deployment for c in dict(plan.chains)["content_policy"]] == ["p4/safe"]
+    after = plan.next_hop(["p1/chat"], ErrorClass.CONTENT_POLICY.value)
+    assert after is not None and after.deployment == "p4/safe"
+    # Scored twice, rejected once: a deployment's reasons are not repeated.
+    assert len({(r.deployment, r.code) for r in plan.rejected}) == len(plan.rejected)
+
+
 def test_plans_with_chains_survive_json_and_replay() -> None:
     router = Router(_catalog(FULL))
     plan = _route(router, 100)
