@@ -138,7 +138,9 @@ class UnknownModelError(ModelRouterError, LookupError):
 class NoRouteError(ModelRouterError):
     code = "no_route"
 
-    def __init__(self, model: str, rejections: Sequence[Rejection]) -> None:
+    def __init__(
+        self, model: str, rejections: Sequence[Rejection], notes: Sequence[str] = ()
+    ) -> None:
         by_deployment: dict[str, list[Rejection]] = {}
         for rejection in rejections:
             by_deployment.setdefault(rejection.deployment, []).append(rejection)
@@ -153,15 +155,20 @@ class NoRouteError(ModelRouterError):
                 f"every candidate is cooling down (open circuit or no rate-limit headroom); "
                 f"the first, {first}, can take requests again at {self.reopens_at}",
             )
+        # How the name was read (a dated id, a slug...): the plan would have said it.
+        lines += [f"note: {note}" for note in notes]
         super().__init__("\n".join(lines))
         self.model = model
         self.rejections = tuple(rejections)
+        self.notes = tuple(notes)
 
     def details(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": self.model,
             "rejections": [r.to_dict() for r in self.rejections],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
         if self.reopens_at is not None:
             out["reopens_at"] = self.reopens_at
         return out

@@ -29,6 +29,25 @@ def test_a_dated_id_routes_and_the_plan_says_how(
     assert not any(n.startswith("resolved:") for n in exact.json()["notes"])
 
 
+def test_a_retired_models_slug_resolves_and_the_refusal_says_how(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    # OpenRouter's slug of a model the catalog marks deprecated: no route, but
+    # the answer still says which model the name was read as.
+    answer = client.post(
+        "/v1/route",
+        json={**ROUTE, "model": "anthropic/claude-3.5-sonnet", "request_id": "retired"},
+        headers=keys["gateway"],
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "no_route"
+    assert {r["code"] for r in error["rejections"]} == {"model_deprecated"}
+    assert error["notes"] == [
+        "resolved: anthropic/claude-3.5-sonnet → model claude-3-5-sonnet (OpenRouter slug)"
+    ]
+
+
 def test_an_unknown_name_suggests_close_ones(
     client: TestClient, keys: dict[str, dict[str, str]]
 ) -> None:
@@ -39,6 +58,20 @@ def test_an_unknown_name_suggests_close_ones(
     error = answer.json()["error"]
     assert error["code"] == "unknown_model"
     assert error["suggestions"][0] == "gpt-4o"
+
+
+def test_the_catalog_reads_the_names_people_use_and_suggests_close_ones(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    dated = client.get("/v1/catalog/models/gpt-4o-2024-08-06", headers=keys["gateway"])
+    assert dated.status_code == 200, dated.text
+    assert dated.json()["id"] == "gpt-4o"
+    assert dated.json()["resolved"].startswith("resolved: gpt-4o-2024-08-06 → model gpt-4o (")
+    typo = client.get("/v1/catalog/models/gpt4o", headers=keys["gateway"])
+    assert typo.status_code == 404
+    error = typo.json()["error"]
+    assert error["code"] == "not_found" and error["suggestions"][0] == "gpt-4o"
+    assert "did you mean gpt-4o" in error["message"]
 
 
 def test_an_unknown_region_answers_the_known_ones(

@@ -137,7 +137,9 @@ def _stale(fields: Mapping[str, Any]) -> StaleWrite:
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], ModelRouterError]] = {
     "budget_exceeded": _budget,
-    "no_route": lambda f: NoRouteError(str(f.get("model", "")), _rejections(f)),
+    "no_route": lambda f: NoRouteError(
+        str(f.get("model", "")), _rejections(f), [str(n) for n in f.get("notes", ())]
+    ),
     "unknown_model": lambda f: UnknownModelError(str(f.get("name", "")), f.get("suggestions", ())),
     "invalid_input": lambda f: InvalidInputError("", field=f.get("field")),
     "invalid_catalog": lambda f: CatalogError(

@@ -451,7 +451,7 @@ def plan(inputs: PlanInputs) -> Planned:
 
     chain = [s for group_ in groups for s in group_]
     if not chain:
-        raise NoRouteError(request.model, rejected)
+        raise NoRouteError(request.model, rejected, notes)
     diversify = effective.diversify_providers
     if diversify is None or diversify:
         chain = _diversify(chain)

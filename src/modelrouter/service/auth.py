@@ -48,5 +48,14 @@ def can_see_tenant(principal: Principal, tenant: str | None) -> bool:
     return principal.role != "tenant" or tenant == principal.tenant_id
 
 
-def not_found(what: str) -> HTTPException:
-    return HTTPException(404, f"no {what}")
+class NotFound(HTTPException):
+    """A 404 that may name close names (answered as ``suggestions``)."""
+
+    def __init__(self, what: str, suggestions: tuple[str, ...] = ()) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(404, f"no {what}{hint}")
+        self.suggestions = suggestions
+
+
+def not_found(what: str, suggestions: tuple[str, ...] = ()) -> HTTPException:
+    return NotFound(what, suggestions)

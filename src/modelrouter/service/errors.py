@@ -171,8 +171,10 @@ def install_error_handlers(app: FastAPI) -> None:
             413: "body_too_large",
             428: "precondition_required",
         }
+        suggestions = getattr(exc, "suggestions", ())
+        fields = {"suggestions": list(suggestions)} if suggestions else {}
         return JSONResponse(
-            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail), **fields),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from modelrouter.bounds import Name
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
+from modelrouter.catalog.names import match_name, suggest
 from modelrouter.catalog.sources.litellm.cost_map import import_litellm_cost_map
 from modelrouter.catalog.sources.litellm.fields import ImportResult
 from modelrouter.catalog.sources.litellm.proxy import import_litellm_config
@@ -78,10 +79,17 @@ def catalog_model(
 ) -> dict[str, Any]:
     catalog = state_of(http).catalog
     model = catalog.models.get(model_id)
+    resolved: dict[str, str] = {}
     if model is None:
-        raise not_found(f"model {model_id}")
+        # A name people already use (a dated id, a slug), read as routing reads it.
+        match = match_name(catalog, model_id)
+        if match is None or not match.target.startswith("model "):
+            raise not_found(f"model {model_id}", suggest(catalog, model_id))
+        model = catalog.models[match.deployments[0].model]
+        resolved = {"resolved": match.note}
     quality = model.quality
     return {
+        **resolved,
         "id": model.id,
         "name": model.name,
         "vendor": model.vendor,
