@@ -1,7 +1,8 @@
-"""``pip install modelrouter`` (no extras) gives a working library: it routes
-a request, replays it and prices its usage without FastAPI, SQLAlchemy or any
-other package of the ``service`` extra, and its console script says which
-extra to install instead of failing with a traceback."""
+"""``pip install 'modelrouter[client]'`` (no service extra) gives a working
+library and the HTTP client: it routes a request, replays it and prices its
+usage, and ``modelrouter.client`` imports and runs a plan in process, without
+FastAPI, SQLAlchemy or any other package of the ``service`` extra; its console
+script says which extra to install instead of failing with a traceback."""
 
 from __future__ import annotations
 
@@ -23,8 +24,15 @@ from modelrouter import Catalog, Router, RouteRequest, Usage, replay
 router = Router(Catalog.bundled())
 plan = router.route(RouteRequest(model="gpt-4o", input_tokens=2000, max_output_tokens=500))
 cost = router.record_outcome(plan, Usage(input_tokens=2000, output_tokens=300))
+from modelrouter.client import Client, LocalClient, Reply
+Client("http://127.0.0.1:9", api_key="k").close()
+served = LocalClient(router).run(
+    {"model": "gpt-4o", "input_tokens": 2000, "max_output_tokens": 500},
+    lambda hop: Reply({"usage": {"prompt_tokens": 2000, "completion_tokens": 300}}),
+)
 print(json.dumps({
     "present": present,
+    "client_cost": str(served.actual_cost.total_usd),
     "primary": plan.primary.deployment,
     "replayed": replay(plan.snapshot, router.catalog).matched,
     "cost": str(cost.total_usd),
@@ -40,7 +48,7 @@ def test_the_bare_package_routes_without_the_service_extra(tmp_path: Path) -> No
     source = tmp_path / "source"
     _copy_tracked(source)
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(source)],
+        [str(python), "-m", "pip", "install", "--quiet", f"{source}[client]"],
         check=False,
         capture_output=True,
         text=True,
@@ -65,6 +73,7 @@ def test_the_bare_package_routes_without_the_service_extra(tmp_path: Path) -> No
     assert result["primary"]
     assert result["replayed"] is True
     assert result["cost"] != "0"
+    assert result["client_cost"] == result["cost"]
 
     command = subprocess.run(
         [str(env_dir / "bin" / "modelrouter"), "route", "gpt-4o"],

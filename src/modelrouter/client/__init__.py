@@ -18,7 +18,7 @@ which walks a plan hop by hop and reports every attempt.
 ``MODELROUTER_API_KEY``); ``LocalClient`` runs the same loop over an
 in-process ``Router``. Service errors are raised as the library's error tree
 (``NoRouteError``, ``BudgetExceeded``...; ``client.errors`` draws it).
-Needs ``httpx`` (in the ``service`` extra).
+Needs ``httpx`` (the ``client`` extra; the ``service`` extra has it too).
 """
 
 from modelrouter.client.aio import AsyncClient
