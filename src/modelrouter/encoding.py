@@ -21,6 +21,16 @@ __all__ = ["CANONICAL_JSON", "canonical_bytes", "canonical_hash", "json_hash", "
 
 
 def to_jsonable(value: Any) -> Any:
+    # Exact types first: most values are plain, and the ABC checks below are slow.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is Decimal:
+        return exact_str(value)
+    if kind is dict:
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(item) for item in value]
     if isinstance(value, Enum):  # before str: a StrEnum is a str, but not a plain one
         return value.value
     if value is None or isinstance(value, bool | int | str):

@@ -23,13 +23,13 @@ Sinks that publish them are in ``observability.sinks``.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from modelrouter.money import exact_str
+from modelrouter.observability.json_codec import dumps
 from modelrouter.pricing.cost import ActualCost
 from modelrouter.types import Candidate, CostEstimate, Rejection, RoutingPlan
 
@@ -158,9 +158,7 @@ def _json_default(value: object) -> object:
 
 def encode_event(event: Event) -> bytes:
     """A document as compact UTF-8 JSON (Decimals as exact strings)."""
-    return json.dumps(
-        event, ensure_ascii=False, separators=(",", ":"), default=_json_default
-    ).encode("utf-8")
+    return dumps(event, default=_json_default)
 
 
 class EventSink(Protocol):

@@ -6,7 +6,6 @@ a validation error names the field.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -29,6 +28,7 @@ from modelrouter.errors import (
     UnknownPriceError,
     first_problem,
 )
+from modelrouter.observability.json_codec import dumps
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -84,8 +84,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def json_response(content: Any, status_code: int = 200) -> Response:
     """A JSON answer for content already made of JSON types, encoded once."""
-    body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(dumps(content), status_code=status_code, media_type="application/json")
 
 
 def error_body(code: str, message: str, **fields: Any) -> dict[str, Any]:

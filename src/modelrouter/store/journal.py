@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelrouter.observability.json_codec import dumps
 from modelrouter.store.repository import decision_row
 from modelrouter.store.tables import EncodedJson
 from modelrouter.types import RoutingPlan
@@ -39,7 +40,6 @@ SEGMENT_BYTES = 16 << 20
 # How many plans one group commit takes at most.
 GROUP = 2_000
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 # Called once the row is durable: (the row, its segment), or (None, error).
 Durable = Callable[[dict[str, Any] | None, int, BaseException | None], None]
@@ -60,10 +60,10 @@ def encode(plan: RoutingPlan) -> tuple[dict[str, Any], bytes]:
     """The decision's row and its journal line. The snapshot is most of the
     row: encoded once, for the line and for the database (``EncodedJson``)."""
     row = decision_row(plan)
-    snapshot = EncodedJson(_ENCODE(row.pop("routing_snapshot")))
-    head = _ENCODE(row)
-    row["routing_snapshot"] = snapshot
-    return row, f'{head[:-1]},"routing_snapshot":{snapshot}}}\n'.encode()
+    encoded = dumps(row.pop("routing_snapshot"))
+    head = dumps(row)
+    row["routing_snapshot"] = EncodedJson(encoded.decode("utf-8"))
+    return row, b"".join((head[:-1], b',"routing_snapshot":', encoded, b"}\n"))
 
 
 class Journal:
