@@ -61,6 +61,7 @@ def test_migrations_apply_once_and_create_every_table(engine: Engine) -> None:
         "platform_policies",
         "budget_spend",
         "budget_reservations",
+        "snapshot_parts",
         "alembic_version",
     } <= tables
 

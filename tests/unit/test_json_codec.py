@@ -22,10 +22,10 @@ json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**63), 2**63 - 1)
-    | st.text(st.characters(blacklist_categories=("Cs",))),
+    | st.text(st.characters(codec="utf-8")),
     lambda inner: (
         st.lists(inner, max_size=5)
-        | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",))), inner, max_size=5)
+        | st.dictionaries(st.text(st.characters(codec="utf-8")), inner, max_size=5)
     ),
     max_leaves=30,
 )

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from modelrouter.encoding import canonical_hash, to_jsonable
+from modelrouter.encoding import canonical_hash, json_hash, to_jsonable
 from modelrouter.policy.document import (
     DEFAULT_PRIOR_SAMPLES,
     Budget,
@@ -282,6 +282,13 @@ class PolicyStack:
     def effective_content(self) -> dict[str, Any]:
         content: dict[str, Any] = to_jsonable(self.effective.to_dict())
         return content
+
+    @cached_property
+    def shared_digest(self) -> str:
+        """The digest of what every snapshot under this stack repeats (its
+        documents and effective policy): a stored decision names it instead."""
+        shared = {"policy": self._content, "effective_policy": self.effective_content}
+        return "sha256:" + json_hash(shared)
 
     @classmethod
     def from_content(cls, content: Mapping[str, Any]) -> PolicyStack:

@@ -23,7 +23,15 @@ from modelrouter.catalog.index import Catalog
 from modelrouter.errors import InvalidInputError, StaleWrite, StoreUnavailable
 from modelrouter.policy.document import PolicyDocument, parse_policy
 from modelrouter.pricing.cost import ActualCost
-from modelrouter.store.tables import CatalogVersion, InferenceRequest, PlatformPolicy, Tenant
+from modelrouter.routing.planner import PlanInputs
+from modelrouter.store.snapshot_parts import join, split
+from modelrouter.store.tables import (
+    CatalogVersion,
+    InferenceRequest,
+    PlatformPolicy,
+    SnapshotPart,
+    Tenant,
+)
 from modelrouter.types import RoutingPlan
 
 __all__ = [
@@ -56,10 +64,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 def decision_row(plan: RoutingPlan) -> dict[str, Any]:
-    """The row of one decision, in JSON types only: it is also what the spool holds."""
-    snapshot = plan.snapshot
-    if snapshot is None:
+    """The row of one decision, in JSON types only: it is also what the
+    journal holds. The snapshot names its shared part (``snapshot_part``,
+    stored once by ``save_decisions``) instead of copying it."""
+    whole = plan.snapshot
+    if whole is None:
         raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
+    inputs = plan.inputs
+    digest = inputs.policy.shared_digest if isinstance(inputs, PlanInputs) else None
+    snapshot, part = split(whole, digest)
     return {
         "id": plan.decision_id,
         "request_id": plan.request_id,
@@ -73,19 +86,8 @@ def decision_row(plan: RoutingPlan) -> dict[str, Any]:
         "primary_deployment": plan.primary.deployment,
         # The plan is the snapshot's output: stored once, inside the snapshot.
         "routing_snapshot": snapshot,
+        "snapshot_part": part,
     }
-
-
-def _stored(row: InferenceRequest) -> StoredDecision:
-    return StoredDecision(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        created_at=_utc(row.created_at),
-        plan=row.routing_snapshot["output"],
-        snapshot=row.routing_snapshot,
-        actual_cost=row.actual_cost,
-        status=row.status,
-    )
 
 
 def _encode_cursor(row: StoredDecision) -> str:
@@ -106,6 +108,8 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
+        # Shared snapshot parts by digest: immutable, few (one per policy stack).
+        self._parts: dict[str, dict[str, Any]] = {}
 
     def _insert_new(self, table: type[Any], key: str) -> Any:
         """INSERT that skips rows whose key is already stored (both dialects)."""
@@ -125,9 +129,19 @@ class Repository:
         retried batch): the count stored never exceeds the count acknowledged."""
         if not rows:
             return 0
+        now = datetime.now(UTC)
+        parts = {
+            part["digest"]: {
+                "digest": part["digest"],
+                "content": part["content"],
+                "created_at": now,
+            }
+            for row in rows
+            if (part := row.get("snapshot_part")) is not None and part["digest"] not in self._parts
+        }
         values = [
             {
-                **row,
+                **{key: value for key, value in row.items() if key != "snapshot_part"},
                 "created_at": _utc(datetime.fromisoformat(row["created_at"])),
                 "status": "routed",
             }
@@ -136,10 +150,45 @@ class Repository:
         statement = self._insert_new(InferenceRequest, "id")
         try:
             with self.engine.begin() as connection:
+                # The part first, in the same transaction: no row names a missing part.
+                if parts:
+                    connection.execute(
+                        self._insert_new(SnapshotPart, "digest"), list(parts.values())
+                    )
                 inserted = len(connection.execute(statement, values).all())
         except (OperationalError, InterfaceError) as exc:
             raise self._guard(exc) from exc
+        for digest, part in parts.items():
+            self._parts[digest] = part["content"]
         return inserted
+
+    def _part(self, digest: str) -> dict[str, Any] | None:
+        known = self._parts.get(digest)
+        if known is not None:
+            return known
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(SnapshotPart.content).where(SnapshotPart.digest == digest)
+            ).first()
+        if row is None:
+            return None
+        content: dict[str, Any] = row[0]
+        if len(self._parts) >= 1024:
+            self._parts.clear()
+        self._parts[digest] = content
+        return content
+
+    def _stored(self, row: InferenceRequest) -> StoredDecision:
+        snapshot = join(row.routing_snapshot, self._part)
+        return StoredDecision(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            created_at=_utc(row.created_at),
+            plan=snapshot["output"],
+            snapshot=snapshot,
+            actual_cost=row.actual_cost,
+            status=row.status,
+        )
 
     def load_decision(
         self, decision_id: str, *, tenant: str | None = None
@@ -154,7 +203,7 @@ class Repository:
             query = query.where(InferenceRequest.tenant_id == tenant)
         with Session(self.engine) as session:
             row = session.scalars(query).first()
-            return None if row is None else _stored(row)
+            return None if row is None else self._stored(row)
 
     def record_outcome(
         self,
@@ -217,7 +266,7 @@ class Repository:
             )
         query = query.order_by(InferenceRequest.created_at, InferenceRequest.id).limit(limit + 1)
         with Session(self.engine) as session:
-            rows = [_stored(row) for row in session.scalars(query)]
+            rows = [self._stored(row) for row in session.scalars(query)]
         more = len(rows) > limit
         rows = rows[:limit]
         return DecisionPage(rows, _encode_cursor(rows[-1]) if more and rows else None)

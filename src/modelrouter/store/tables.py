@@ -124,6 +124,17 @@ class InferenceRequest(Base):
     )
 
 
+class SnapshotPart(Base):
+    """What many decisions' snapshots share (a policy stack's documents and
+    effective policy), stored once under the digest of its content."""
+
+    __tablename__ = "snapshot_parts"
+
+    digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class DecisionAttempt(Base):
     """One attempt of a decision, as the gateway reported it: once per attempt id."""
 
