@@ -37,6 +37,7 @@ from sqlalchemy import create_engine, text
 from modelrouter.catalog.index import Catalog
 from modelrouter.router import Router
 from modelrouter.store.database import create_engine_for, upgrade
+from modelrouter.store.journal import encode
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
 
@@ -110,10 +111,40 @@ def run(label: str, url: str, catalog: Catalog, count: int, spool: Path, threads
     )
 
 
+def record_cost(url: str, catalog: Catalog, count: int) -> None:
+    """What making the record of one decision costs, piece by piece, in one
+    thread: building its snapshot, encoding its row and journal line, and its
+    share of a batched insert (batches of 500, as the writer takes them)."""
+    engine = create_engine_for(url)
+    upgrade(engine)
+    repository = Repository(engine)
+    router = Router(catalog, clock=clock())
+    plans = [router.route(request, reserve=False) for request in requests(count, "rec")]
+    start = time.perf_counter()
+    for plan in plans:
+        _ = plan.snapshot
+    snapshot = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = [encode(plan)[0] for plan in plans]
+    encoded = time.perf_counter() - start
+    start = time.perf_counter()
+    for first in range(0, len(rows), 500):
+        repository.save_decisions(rows[first : first + 500])
+    inserted = time.perf_counter() - start
+    engine.dispose()
+    per = 1e6 / count
+    print(
+        f"record per decision ({url.split(':', 1)[0]}): snapshot {snapshot * per:6.1f} µs, "
+        f"row and journal line {encoded * per:6.1f} µs, insert {inserted * per:6.1f} µs, "
+        f"total {(snapshot + encoded + inserted) * per:6.1f} µs"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--decisions", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--record-only", action="store_true", help="only the per-decision cost")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     catalog = Catalog.bundled()
@@ -123,6 +154,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        record_cost(f"sqlite:///{folder / 'record.db'}", catalog, args.decisions)
+        if args.record_only:
+            return
         run(
             "sqlite",
             f"sqlite:///{folder / 'bench.db'}",
