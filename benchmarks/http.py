@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.http [--seconds S] [--postgres URL]
         [--backends sqlite postgresql] [--redis URL] [--observe]
+    .venv/bin/python -m benchmarks.http --rss-routes N [--rss-every K]
+        [--workers W] [--backends sqlite]
 
 Starts ``modelrouter serve`` (uvicorn) with 1 and 2 workers, on SQLite and on
 a fresh PostgreSQL database, and drives ``POST /v1/route`` from this process
@@ -15,6 +17,14 @@ and server share this machine's 2 cores: the figures include the client's cost.
 through that Redis; ``--observe`` reports a served attempt (latency, usage)
 for every hop of a warm-up plan first, so each route reads live signals for
 its candidates.
+
+``--rss-routes N`` measures memory instead: it starts the service (once per
+backend and worker count), drives N routes with distinct request ids over
+keep-alive connections (``--rss-concurrency``, default 16), and every
+``--rss-every`` routes (default 10,000) reads VmRSS from ``/proc/<pid>/status``
+of each uvicorn worker process (the server's children; with one worker
+uvicorn serves in the server process itself, which is then what is read).
+Prints a table: routes, then RSS in MB per worker.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -223,6 +234,129 @@ def run_backend(
             server.wait(30)
 
 
+def worker_pids(server: int) -> list[int]:
+    """The uvicorn worker processes: the server's children, or the server
+    itself when it serves in process (one worker)."""
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("PPid:"):
+                if int(line.split()[1]) == server:
+                    cmdline = (entry / "cmdline").read_bytes()
+                    # multiprocessing's resource tracker is a child too: not a worker.
+                    if b"resource_tracker" not in cmdline:
+                        children.append(int(entry.name))
+                break
+    return sorted(children) or [server]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def drive_count(
+    port: int, key: str, routes: int, concurrency: int, tag: str, on_progress: Any
+) -> int:
+    """Send ``routes`` route requests, each with its own request id, over
+    ``concurrency`` keep-alive HTTP/1.1 connections (a minimal client: httpx
+    would cost the shared cores more than the server). ``on_progress(done)``
+    is called after each answer with the number answered so far."""
+    sent = 0
+    errors = 0
+    done = 0
+
+    async def connection() -> None:
+        nonlocal sent, errors, done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while sent < routes:
+                index = sent
+                sent += 1
+                body = (
+                    f'{{"model": "gpt-4o", "input_tokens": {2000 + index % 500}, '
+                    f'"max_output_tokens": 500, "request_id": "{tag}-{index}"}}'
+                ).encode()
+                head = (
+                    "POST /v1/route HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                writer.write(head + body)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                if status_line.split()[1] != b"200":
+                    errors += 1
+                done += 1
+                on_progress(done)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return errors
+
+
+def run_rss(
+    label: str, env: dict[str, str], routes: int, every: int, workers: int, concurrency: int
+) -> None:
+    key = subprocess.run(
+        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    port = free_port()
+    server = start(env, workers, port)
+    try:
+        # Every worker answers a few requests first (imports, first-use caches).
+        asyncio.run(drive_count(port, key, 200, 8, "warm", lambda _: None))
+        pids = worker_pids(server.pid)
+        print(
+            f"{label}: {workers} worker(s), pids {pids}, {routes} routes, {concurrency} connections"
+        )
+        print(
+            f"{'routes':>9}  "
+            + "  ".join(f"{'worker ' + str(i + 1):>10}" for i in range(len(pids)))
+            + "   elapsed"
+        )
+        began = time.monotonic()
+
+        def row(count: int) -> None:
+            sizes = "  ".join(f"{rss_mb(pid):7.1f} MB" for pid in pids)
+            print(f"{count:9}  {sizes}   {time.monotonic() - began:6.0f} s", flush=True)
+
+        row(0)
+
+        def progress(done: int) -> None:
+            if done % every == 0 and done != routes:
+                row(done)
+
+        errors = asyncio.run(
+            drive_count(port, key, routes, concurrency, uuid.uuid4().hex[:12], progress)
+        )
+        row(routes)
+        time.sleep(5)  # the writer commits what is left
+        print(f"{'+5 s idle':>9}  " + "  ".join(f"{rss_mb(pid):7.1f} MB" for pid in pids))
+        print(f"errors {errors}")
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -234,6 +368,11 @@ def main() -> None:
     )
     parser.add_argument("--redis", default=None, help="also run with signals shared through it")
     parser.add_argument("--observe", action="store_true", help="report attempts first")
+    parser.add_argument(
+        "--rss-routes", type=int, default=0, help="measure worker RSS over this many routes"
+    )
+    parser.add_argument("--rss-every", type=int, default=10_000, help="routes between samples")
+    parser.add_argument("--rss-concurrency", type=int, default=16)
     args = parser.parse_args()
     shapes = (tuple(args.workers), tuple(args.concurrency))
     with tempfile.TemporaryDirectory() as scratch:
@@ -250,6 +389,24 @@ def main() -> None:
                     {"MODELROUTER_REDIS_URL": args.redis, "MODELROUTER_REDIS_PREFIX": prefix},
                 )
             )
+        if args.rss_routes:
+            for workers in args.workers:
+                if "sqlite" in args.backends:
+                    env = {
+                        **base,
+                        "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / f'rss{workers}.db'}",
+                    }
+                    run_rss(
+                        "sqlite",
+                        env,
+                        args.rss_routes,
+                        args.rss_every,
+                        workers,
+                        args.rss_concurrency,
+                    )
+                if "postgresql" in args.backends:
+                    run_postgres_rss(args.postgres, base, args, workers)
+            return
         for suffix, extra in variants:
             if "sqlite" in args.backends:
                 env = {
@@ -278,6 +435,24 @@ def run_postgres(
     try:
         env = {**base, "MODELROUTER_DATABASE_URL": f"{server.rsplit('/', 1)[0]}/{name}"}
         run_backend("postgresql" + suffix, env, args.seconds, *shapes, learn=args.observe)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_postgres_rss(
+    server: str, base: dict[str, str], args: argparse.Namespace, workers: int
+) -> None:
+    admin = create_engine(
+        "postgresql+psycopg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    name = f"modelrouter_rss_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        env = {**base, "MODELROUTER_DATABASE_URL": f"{server.rsplit('/', 1)[0]}/{name}"}
+        run_rss("postgresql", env, args.rss_routes, args.rss_every, workers, args.rss_concurrency)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -509,8 +509,9 @@ def test_an_outcome_records_where_its_usage_came_from(
     assert estimated["actual_cost"]["deployment"] == served["deployment"]
     assert estimated["actual_cost"]["usage"]["input_tokens"] == estimate["input_tokens"]
     assert estimated["actual_cost"]["usage"]["output_tokens"] == estimate["expected_output_tokens"]
-    plan = state.recent.get(plans[4]["decision_id"])
-    assert plan is not None
+    stored_plan = state.repository.load_decision(plans[4]["decision_id"])
+    assert stored_plan is not None
+    plan = RoutingPlan.from_dict(stored_plan.plan)
     expected = actual_cost(
         state.catalog.deployments[served["deployment"]],
         Usage(

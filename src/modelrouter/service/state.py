@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,30 +40,79 @@ DEFAULT_MAX_REQUEST_SECONDS = 900.0
 
 
 class RecentPlans:
-    """Plans routed by this process, with the fingerprint of the body that asked
-    for each: an outcome reported before the writer committed its decision
-    still finds it, and a retry under the same request id gets the same
-    decision. Bounded; oldest first out."""
+    """What this process remembers of the decisions it routed, bounded.
 
-    def __init__(self, limit: int = 50_000) -> None:
-        self._plans: OrderedDict[str, tuple[RoutingPlan, str]] = OrderedDict()
+    - Until the writer has committed a decision to the database, its whole
+      plan (with its snapshot): an outcome or attempt reported meanwhile still
+      finds it (``get``), and stores it on the spot.
+    - From then on, only the fingerprint of the body that asked for it: a retry
+      under the same request id is still told from another body, and answered
+      from the store, which holds the plan and its snapshot now.
+
+    A whole plan is some 8 KB, a fingerprint under 300 bytes; so memory stays
+    flat however many decisions are routed. At most ``limit`` decisions are
+    remembered, and at most ``pending_limit`` of them whole (only a database
+    that is away for long leaves that many uncommitted: the oldest then keep
+    their fingerprint only, and the store answers them once they reach it).
+    Oldest first out."""
+
+    def __init__(self, limit: int = 50_000, pending_limit: int = 10_000) -> None:
+        self._marks: OrderedDict[str, str] = OrderedDict()  # every decision: its fingerprint
+        self._plans: OrderedDict[str, RoutingPlan] = OrderedDict()  # not committed yet
         self._limit = limit
+        self._pending_limit = min(pending_limit, limit)
         self._lock = threading.Lock()
 
     def put(self, plan: RoutingPlan, fingerprint: str = "") -> None:
+        """Remember a decision routed here (before it is durable: the writer may
+        commit it as soon as the journal has it)."""
+        decision_id = plan.decision_id
         with self._lock:
-            self._plans[plan.decision_id] = (plan, fingerprint)
-            if len(self._plans) > self._limit:
+            self._marks[decision_id] = fingerprint
+            self._marks.move_to_end(decision_id)
+            self._plans[decision_id] = plan
+            self._plans.move_to_end(decision_id)
+            while len(self._marks) > self._limit:
+                oldest, _ = self._marks.popitem(last=False)
+                self._plans.pop(oldest, None)
+            while len(self._plans) > self._pending_limit:
                 self._plans.popitem(last=False)
 
-    def get(self, decision_id: str) -> RoutingPlan | None:
+    def committed(self, decision_ids: Iterable[str]) -> None:
+        """These decisions are in the database now: keep their fingerprints only.
+        Called from the writer's thread."""
         with self._lock:
-            entry = self._plans.get(decision_id)
-        return None if entry is None else entry[0]
+            for decision_id in decision_ids:
+                self._plans.pop(decision_id, None)
 
-    def entry(self, decision_id: str) -> tuple[RoutingPlan, str] | None:
+    def discard(self, decision_id: str) -> None:
+        """Forget a decision that was never answered (it did not become durable)."""
+        with self._lock:
+            self._plans.pop(decision_id, None)
+            self._marks.pop(decision_id, None)
+
+    def get(self, decision_id: str) -> RoutingPlan | None:
+        """The whole plan, while the database does not hold it yet."""
         with self._lock:
             return self._plans.get(decision_id)
+
+    def entry(self, decision_id: str) -> tuple[RoutingPlan | None, str] | None:
+        """(the whole plan, or None once committed; the body's fingerprint), or
+        None for a decision not routed here (or long ago)."""
+        with self._lock:
+            mark = self._marks.get(decision_id)
+            if mark is None:
+                return None
+            return self._plans.get(decision_id), mark
+
+    def __len__(self) -> int:
+        """How many decisions are remembered (by fingerprint at least)."""
+        return len(self._marks)
+
+    @property
+    def whole(self) -> int:
+        """How many of them are held whole (not committed yet)."""
+        return len(self._plans)
 
 
 @dataclass
@@ -103,6 +153,9 @@ class ServiceState:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        # Once the writer has committed a decision the store answers for it:
+        # the recent plans keep its fingerprint only.
+        self.writer.on_committed = self.recent.committed
         if self.policies is None:
             self.policies = PolicyCache(self.repository).start()
         if self.budgets is None:

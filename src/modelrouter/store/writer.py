@@ -14,16 +14,20 @@ beyond ``queue_size``; when the database answers again it cuts the journal
 and replays every closed segment from disk, then deletes them. At start it
 replays what an earlier run left (and the spool file of earlier versions).
 Rows the database refuses go to ``<spool>.rejected`` with the reason.
+``on_committed`` is told the ids of every batch once the database holds it:
+the service then stops holding those plans whole in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +39,12 @@ from modelrouter.types import RoutingPlan
 
 __all__ = ["DecisionWriter", "WriterStats"]
 
+_log = logging.getLogger(__name__)
+
 _Row = tuple[dict[str, Any], int]  # a row and its journal segment
+
+# Seconds between looks at the queue while a batch fills (see _take_batch).
+BATCH_POLL = 0.01
 
 
 @dataclass
@@ -59,6 +68,7 @@ class DecisionWriter:
         batch_interval: float = 0.05,
         queue_size: int = 20_000,
         retry_interval: float = 0.5,
+        on_committed: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.repository = repository
         # The journal's segments live beside this path; a file at the path
@@ -69,6 +79,9 @@ class DecisionWriter:
         self.queue_size = queue_size
         self.retry_interval = retry_interval
         self.stats = WriterStats()
+        # Told the ids of every batch once the database has it (from the
+        # writer's thread): what the service's recent plans stop holding whole.
+        self.on_committed = on_committed
         self.journal = Journal(spool_path.parent, spool_path.stem)
         self._rows: queue.Queue[_Row] = queue.Queue()
         self._overflow = False  # rows left on disk only, to be replayed
@@ -174,21 +187,27 @@ class DecisionWriter:
     # -- the writer thread ----------------------------------------------------------------
 
     def _take_batch(self) -> list[_Row]:
+        """The rows queued within ``batch_interval`` of the first, at most
+        ``batch_size``. After the first row the queue is drained without
+        blocking, every ``BATCH_POLL`` seconds: a blocking ``get`` per row
+        would wake this thread for every decision, and each wake-up takes the
+        interpreter lock from the event loop in the middle of its requests."""
         batch: list[_Row] = []
         try:
             batch.append(self._rows.get(timeout=self.batch_interval))
         except queue.Empty:
             return batch
         deadline = time.monotonic() + self.batch_interval
-        while len(batch) < self.batch_size:
+        while True:
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._rows.get_nowait())
+                except queue.Empty:
+                    break
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(self._rows.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+            if len(batch) >= self.batch_size or remaining <= 0 or self._stop.is_set():
+                return batch
+            self._stop.wait(min(remaining, BATCH_POLL))
 
     def _run(self) -> None:
         pending: list[_Row] = []
@@ -225,11 +244,22 @@ class DecisionWriter:
                 return False
         self._database_down_since = None
         self.journal.committed(Counter(segment for _, segment in batch))
+        self._tell_committed(rows)
         with self._stats_lock:
             self.stats.written += written
             self.stats.batches += 1
             self._outstanding -= len(batch)
         return True
+
+    def _tell_committed(self, rows: list[dict[str, Any]]) -> None:
+        """Rows the database holds now (or refused for good: kept in the
+        rejected file, never retried)."""
+        if self.on_committed is None:
+            return
+        try:
+            self.on_committed([row["id"] for row in rows if "id" in row])
+        except Exception:  # the thread must live
+            _log.exception("the commit callback failed")
 
     def _isolate(self, batch: list[dict[str, Any]], error: Exception) -> int:
         """A batch the database refused: write its rows one by one, and keep the
@@ -289,6 +319,7 @@ class DecisionWriter:
                     except Exception as exc:
                         written = self._isolate(chunk, exc)
                         break
+                self._tell_committed(chunk)
                 with self._stats_lock:
                     self.stats.written += written
                     self.stats.spooled += len(chunk)

@@ -160,9 +160,11 @@ def _plan_of(
     ``stored`` is the row when the caller has read it already."""
     if DECISION_ID.fullmatch(decision_id) is None:
         raise not_found(f"decision {decision_id}")
+    # Read before the store: the recent plans let a plan go once the writer
+    # has committed it, so one gone by the time the store is read is in it.
+    plan = state.recent.get(decision_id)
     if stored is None:
         stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
-    plan = state.recent.get(decision_id)
     if stored is None:
         if plan is None or not can_see_tenant(principal, plan.tenant_id):
             return None, not_stored_yet(decision_id)

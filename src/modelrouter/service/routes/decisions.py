@@ -134,9 +134,11 @@ def get_decision(
     """A decision and its cost. For a tenant key another tenant's decision is
     not read at all: it answers exactly what a missing one answers."""
     state = state_of(http)
+    # Read before the store: the recent plans let a plan go once the writer
+    # has committed it, so one gone by the time the store is read is in it.
+    plan = state.recent.get(decision_id)
     stored = state.repository.load_decision(decision_id, tenant=tenant_scope(principal))
     if stored is None:
-        plan = state.recent.get(decision_id)
         if plan is None or not can_see_tenant(principal, plan.tenant_id):
             raise not_found(f"decision {decision_id}")
         return {"decision": plan.to_dict(), "actual_cost": None, "status": "routed"}

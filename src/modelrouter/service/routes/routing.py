@@ -29,6 +29,8 @@ from modelrouter.router import new_request_id
 from modelrouter.routing.planner import PlanInputs, decision_id_for
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
+from modelrouter.service.routes.decisions import not_stored_yet
+from modelrouter.service.state import ServiceState
 from modelrouter.store.keys import Principal
 from modelrouter.types import RoutingPlan
 
@@ -146,6 +148,21 @@ def _answer(plan: RoutingPlan, include: str | None, *, repeat: bool) -> Response
     return json_response(body)
 
 
+def _stored_answer(state: ServiceState, decision_id: str, include: str | None) -> Response:
+    """A repeated request id's decision, once only the store holds it whole:
+    the plan as first answered (the snapshot's output), and its snapshot."""
+    stored = state.repository.load_decision(decision_id)
+    if stored is None:
+        # Routed and answered here, and not in the database yet (it is away,
+        # or the writer is behind): never a second decision under the same id.
+        return not_stored_yet(decision_id)
+    body = dict(stored.plan)
+    if include == "snapshot":
+        body["snapshot"] = stored.snapshot
+    body["repeat"] = True
+    return json_response(body)
+
+
 @router.post(
     "/v1/route", responses={**PLAN_RESPONSE, **ROUTE_RESPONSES}, response_class=JSONResponse
 )
@@ -168,19 +185,23 @@ async def route(
     decision_id = decision_id_for(request.tenant_id, request.request_id)
     mark = fingerprint(request)
     while True:
-        seen = state.recent.entry(decision_id)
-        if seen is not None:
-            if seen[1] != mark:
-                raise RequestIdReused(request.request_id, decision_id)
-            return _answer(seen[0], include, repeat=True)
         pending = state.routing.get(decision_id)
-        if pending is None:
+        if pending is not None:
+            # The same request id is being routed right now: wait for its answer
+            # (then it is remembered, or it failed and this one routes afresh).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+            continue
+        seen = state.recent.entry(decision_id)
+        if seen is None:
             break
-        # The same request id is being routed right now: wait for its answer.
-        with contextlib.suppress(Exception):
-            await asyncio.shield(pending)
-        if state.recent.entry(decision_id) is None:
-            break  # it failed: route this one afresh
+        first, seen_mark = seen
+        if seen_mark != mark:
+            raise RequestIdReused(request.request_id, decision_id)
+        if first is not None:
+            return _answer(first, include, repeat=True)
+        # Committed by the writer: the store answers (a database read, off the loop).
+        return await run_in_threadpool(_stored_answer, state, decision_id, include)
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     state.routing[decision_id] = done
     try:
@@ -189,9 +210,17 @@ async def route(
             plan = await run_in_threadpool(_plan, http, request, True, principal.key_id)
         else:
             plan = _plan(http, request, reserve=True, api_key_id=principal.key_id)
-        # Answered only once durable: fsynced in the journal (a group commit).
-        await state.writer.acknowledge(plan)
+        # Remembered before the journal has it: the writer may commit it (and
+        # tell the recent plans so) before this coroutine runs again. A retry
+        # meanwhile waits on ``state.routing``, so nothing is answered before it
+        # is durable.
         state.recent.put(plan, mark)
+        try:
+            # Answered only once durable: fsynced in the journal (a group commit).
+            await state.writer.acknowledge(plan)
+        except BaseException:
+            state.recent.discard(decision_id)
+            raise
     finally:
         del state.routing[decision_id]
         done.set_result(None)
