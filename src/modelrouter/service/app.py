@@ -10,19 +10,23 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
+from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelrouter import __version__
 from modelrouter.catalog.index import Catalog
+from modelrouter.errors import first_problem
 from modelrouter.observability.metrics import Metrics
+from modelrouter.observability.overload import track_admission
 from modelrouter.observability.sinks import sink_from_env
 from modelrouter.observability.sinks.jsonl import JsonLinesSink
 from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.policy.budgets import BudgetStore
+from modelrouter.service.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionControl, AdmissionGate
 from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.refresh import PriceRefresh
@@ -87,28 +91,32 @@ class BodyLimit:
             return
         chunks: list[bytes] = []
         seen = 0
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                await self._refuse(
-                    send, 408, "body_timeout", f"the body was not sent within {self.timeout:g} s"
-                )
-                return
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._refuse(
-                    send, 413, "body_too_large", f"the body is larger than {self.limit} bytes"
-                )
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        # One deadline over the whole body, on this task: ``asyncio.wait_for``
+        # would make a task (and a loop turn) of every ``receive()``.
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return  # the client went away
+                    chunk = message.get("body", b"")
+                    seen += len(chunk)
+                    if seen > self.limit:
+                        break
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self._refuse(
+                send, 408, "body_timeout", f"the body was not sent within {self.timeout:g} s"
+            )
+            return
+        if seen > self.limit:
+            await self._refuse(
+                send, 413, "body_too_large", f"the body is larger than {self.limit} bytes"
+            )
+            return
         body = b"".join(chunks)
         delivered = False
 
@@ -230,6 +238,7 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
         owned = getattr(app.state, "service", None) is None
         if owned:
             app.state.service = build_state(**options)
+        track_admission(app.state.service.metrics.registry, gate)
         configure_tracing()
         try:
             yield
@@ -256,4 +265,32 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     )
     timeout = float(os.environ.get("MODELROUTER_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS))
     app.add_middleware(BodyLimit, limit=limit, timeout=timeout)
+    # Added last, so outermost: a request beyond the limit is refused before
+    # its body is read (service/admission.py).
+    gate = AdmissionGate(limit=max_in_flight())
+    app.add_middleware(AdmissionControl, gate=gate)
+    if state is not None:
+        track_admission(state.metrics.registry, gate)
     return app
+
+
+# The setting's own type and bounds (settings.py), to check the variable alone.
+_MAX_IN_FLIGHT: TypeAdapter[int] = TypeAdapter(
+    Annotated[int, *Settings.model_fields["max_in_flight"].metadata]
+)
+
+
+def max_in_flight() -> int:
+    """``MODELROUTER_MAX_IN_FLIGHT`` as the worker's environment has it
+    (``serve`` has checked it, with the other settings, before any worker
+    starts; checked again here for an app started some other way)."""
+    raw = os.environ.get("MODELROUTER_MAX_IN_FLIGHT", "").strip()
+    if not raw:
+        return DEFAULT_MAX_IN_FLIGHT
+    try:
+        return _MAX_IN_FLIGHT.validate_python(raw)
+    except ValidationError as exc:
+        _, message = first_problem(exc.errors())
+        raise SystemExit(
+            f"modelrouter: bad setting MODELROUTER_MAX_IN_FLIGHT (max_in_flight): {message}"
+        ) from None

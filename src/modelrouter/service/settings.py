@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_request_seconds: float = Field(default=900.0, gt=0, le=86_400)
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Requests in flight per worker beyond which it answers 503 overloaded
+    # (service/admission.py says why 256); 0 turns admission control off.
+    max_in_flight: int = Field(default=256, ge=0, le=1_000_000)
     # Live price refresh: off unless a source is named.
     price_refresh_source: str = ""
     price_refresh_format: Literal["yaml", "litellm"] = "yaml"
