@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean openapi
+.PHONY: run test lint typecheck unit bench bench-litellm clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,5 +47,16 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.route
 
+# LiteLLM's proxy for benchmarks/compare.py, in an environment of its own: its
+# proxy extra pins uvicorn and fastapi below what the service needs.
+LITELLM_VENV := .venv-litellm
+$(LITELLM_VENV)/.installed: benchmarks/litellm-proxy.txt
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet -r benchmarks/litellm-proxy.txt
+	@touch $@
+
+bench-litellm: $(STAMP) $(LITELLM_VENV)/.installed
+	$(BIN)/python -m benchmarks.compare
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LITELLM_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
