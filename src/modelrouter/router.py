@@ -44,6 +44,7 @@ from modelrouter.pricing.cost import ActualCost, actual_cost
 from modelrouter.pricing.usage import Usage
 from modelrouter.request.model import RouteRequest, parse_request
 from modelrouter.request.normalize import normalize
+from modelrouter.routing.compiled import CompiledTables
 from modelrouter.routing.planner import PlanInputs, plan
 from modelrouter.routing.replay import ReplayResult, replay
 from modelrouter.routing.resolver import resolve
@@ -104,6 +105,7 @@ class Router:
         signals: SignalStore | None = None,
         input_correction: InputCorrection | None = None,
         catalogs: Callable[[str], Catalog | None] | None = None,
+        compiled: bool = True,
     ) -> None:
         self.catalog = catalog
         self.platform_policy = platform_policy or PolicyDocument()
@@ -124,6 +126,9 @@ class Router:
         self._platform_stack = PolicyStack(self.platform_policy)
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
+        # What routing computes that no request changes, per catalog version and
+        # policy stack version (``routing.compiled``); off: every plan from scratch.
+        self._tables: CompiledTables | None = CompiledTables() if compiled else None
 
     def now(self) -> datetime:
         """The router's clock (budget windows are read against it)."""
@@ -170,30 +175,33 @@ class Router:
         learned = (
             self.learner.expected(valid.model) if valid.expected_output_tokens is None else None
         )
-        inputs = PlanInputs(
-            request=normalize(
-                valid,
-                now=now,
-                learned_output_tokens=learned,
-                assigned_id=None if valid.request_id else new_request_id(),
-                input_scale=None
-                if valid.messages is None
-                else self.input_correction.scale(valid.model),
-            ),
-            catalog=self.catalog,
-            policy=self._stack(tenant_policy),
-            signals=signals or {},
-            policy_stale_since=None
-            if policy_stale_since is None
-            else policy_stale_since.isoformat(),
+        normalized = normalize(
+            valid,
+            now=now,
+            learned_output_tokens=learned,
+            assigned_id=None if valid.request_id else new_request_id(),
+            input_scale=None
+            if valid.messages is None
+            else self.input_correction.scale(valid.model),
         )
+        policy = self._stack(tenant_policy)
+        stale_since = None if policy_stale_since is None else policy_stale_since.isoformat()
+        inputs = PlanInputs(normalized, self.catalog, policy, signals or {}, None, "", stale_since)
         # Headroom is spent only by plans that will be sent, never by estimates.
         live = signals is None
         for _ in range(RESERVE_ATTEMPTS):
             if live:
                 view = self.signals.view(self.catalog, now)
-                inputs = replace(
-                    inputs, signals=view, signals_age_ms=view.age_ms, signals_stale=view.stale
+                inputs = PlanInputs(
+                    normalized,
+                    self.catalog,
+                    policy,
+                    view,
+                    None,
+                    "",
+                    stale_since,
+                    view.age_ms,
+                    view.stale,
                 )
             result = self._budgeted(
                 inputs,
@@ -356,6 +364,8 @@ class Router:
 
     def _plan(self, inputs: PlanInputs) -> RoutingPlan:
         # The snapshot records the inputs as the planner read them.
+        if self._tables is not None:
+            return self._tables.plan(inputs)
         return plan(inputs).recorded(inputs)
 
     def record_outcome(

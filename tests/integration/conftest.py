@@ -102,8 +102,8 @@ def engine(database_url: str) -> Iterator[Engine]:
             connection.execute(
                 text(
                     "TRUNCATE inference_requests, tenants, catalog_versions, platform_policies, "
-                    "budget_spend, budget_reservations, decision_attempts, config_events, snapshot_parts "
-                    "RESTART IDENTITY"
+                    "budget_spend, budget_reservations, decision_attempts, config_events, "
+                    "snapshot_parts RESTART IDENTITY"
                 )
             )
     yield engine

@@ -20,7 +20,16 @@ from modelrouter.policy.effective import EffectivePolicy
 from modelrouter.types import CostEstimate, DeploymentSignals, Rejection
 from modelrouter.types import RejectionCode as Code
 
-__all__ = ["Need", "check_cost", "check_live", "check_static", "probe_point"]
+__all__ = [
+    "Need",
+    "check_cost",
+    "check_live",
+    "check_static",
+    "check_terms",
+    "check_tokens",
+    "circuit_open",
+    "probe_point",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +272,28 @@ def check_static(d: Deployment, need: Need, signals: DeploymentSignals | None) -
     if signals is not None and signals.circuit == "open":
         found.append(_circuit_open(d, signals))
     return found
+
+
+def check_tokens(d: Deployment, need: Need) -> list[Rejection]:
+    """The part of ``check_static`` that depends on the request's token counts
+    (its first rejections, in its order)."""
+    return [*_context(d, need), *_max_output(d, need)]
+
+
+def check_terms(d: Deployment, need: Need) -> list[Rejection]:
+    """The part of ``check_static`` that does not (features, lists, data terms,
+    deprecation; the rejections that follow ``check_tokens``', in its order):
+    a function of the deployment, the features required, the policy layers'
+    lists and data terms, and ``allow_unknown``, so it can be computed once."""
+    found = [*_features(d, need), *_lists(d, need), *_data(d, need)]
+    if d.deprecated:
+        found.append(_reject(d, Code.MODEL_DEPRECATED, f"{d.model} is deprecated", have=True))
+    return found
+
+
+def circuit_open(d: Deployment, signals: DeploymentSignals) -> Rejection:
+    """The rejection of a deployment whose circuit is open."""
+    return _circuit_open(d, signals)
 
 
 def _circuit_open(d: Deployment, signals: DeploymentSignals) -> Rejection:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Alias, Deployment
@@ -28,8 +28,10 @@ from modelrouter.routing.strategies import Scored, order_candidates
 from modelrouter.routing.tags import prefer_default, select_by_tags
 from modelrouter.types import (
     Candidate,
+    CostEstimate,
     DeploymentSignals,
     Percentile,
+    RecordedInputs,
     Rejection,
     RejectionCode,
     RoutingPlan,
@@ -42,6 +44,25 @@ __all__ = ["DEFAULT_STRATEGY", "PlanInputs", "Planned", "decision_id_for", "plan
 DEFAULT_STRATEGY = Strategy.BALANCED
 _MS = Decimal(1000)
 _TENTH = Decimal("0.1")
+
+
+class _Hop(Protocol):
+    """What the plan reads of an ordered candidate (a ``Scored``, or the
+    compiled path's own)."""
+
+    @property
+    def deployment(self) -> Deployment: ...
+    @property
+    def estimate(self) -> CostEstimate: ...
+    @property
+    def latency_ms(self) -> Decimal | None: ...
+    @property
+    def quality(self) -> Decimal | None: ...
+    @property
+    def via(self) -> str: ...
+
+
+H = TypeVar("H", bound=_Hop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +277,7 @@ def _evaluate(
     return admissible, rejected
 
 
-def _reservation(chain: Sequence[Scored], budget: BudgetContext) -> Decimal:
+def _reservation(chain: Sequence[_Hop], budget: BudgetContext) -> Decimal:
     """Any hop may serve, so the costliest worst case is reserved. Every hop's
     worst case is bounded here: the budget layer rejects unbounded ones, and a
     hop-scoped budget (provider, model, deployment, tag) those it covers. With
@@ -267,39 +288,36 @@ def _reservation(chain: Sequence[Scored], budget: BudgetContext) -> Decimal:
     return max((w for w in worst if w is not None), default=Decimal(0))
 
 
-def _diversify(chain: list[Scored]) -> list[Scored]:
+def _diversify(chain: list[H], length: int | None = None) -> list[H]:
     """No two consecutive hops on one provider while another is available in
-    the same priority tier."""
+    the same priority tier. With ``length``, only the first ``length`` hops are
+    placed so (each pick depends only on those before it); the rest follow as
+    they were."""
     if len(chain) < 3:
         return chain
     out = [chain[0]]
     rest = chain[1:]
     while rest:
+        if length is not None and len(out) >= length:
+            out += rest
+            break
         # Only within the next hop's priority tier: ``order`` is never crossed.
         tier = rest[0].deployment.order
-        index = next(
-            (
-                i
-                for i, s in enumerate(rest)
-                if s.deployment.order == tier
-                and s.deployment.provider != out[-1].deployment.provider
-            ),
-            0,
-        )
+        last = out[-1].deployment.provider
+        index = 0
+        for i, s in enumerate(rest):
+            d = s.deployment
+            if d.order == tier and d.provider != last:
+                index = i
+                break
         out.append(rest.pop(index))
     return out
 
 
-def _candidate(s: Scored) -> Candidate:
+def _candidate(s: _Hop) -> Candidate:
+    d = s.deployment
     return Candidate(
-        deployment=s.deployment.id,
-        provider=s.deployment.provider,
-        model=s.deployment.model,
-        estimate=s.estimate,
-        expected_latency_ms=s.latency_ms,
-        quality=s.quality,
-        via=s.via,
-        endpoint=s.deployment.endpoint,
+        d.id, d.provider, d.model, s.estimate, s.latency_ms, s.quality, s.via, d.endpoint
     )
 
 
@@ -353,8 +371,8 @@ def _tokens_of(request: NormalizedRequest) -> str:
 
 
 def _error_chains(
-    alias: Alias, regroup: Callable[[str], list[Scored]], limit: int
-) -> tuple[tuple[str, list[Scored]], ...]:
+    alias: Alias, regroup: Callable[[str], list[H]], limit: int
+) -> tuple[tuple[str, list[H]], ...]:
     """The hops that follow an attempt failing with one of these error classes
     (its next hop comes from here, not the main chain), each cut like the chain;
     ``regroup`` scores a group even when the main chain already holds it."""
@@ -449,23 +467,51 @@ def plan(inputs: PlanInputs) -> Planned:
                     f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
                 )
 
+    result = _assemble(
+        inputs,
+        strategy,
+        groups,
+        rejected,
+        notes,
+        alias,
+        lambda name: group(name, again=True),
+        live.percentile,
+        lambda: missed,
+    )
+    return Planned(result, live.read)
+
+
+def _assemble(
+    inputs: PlanInputs,
+    strategy: Strategy,
+    groups: Sequence[Sequence[H]],
+    rejected: list[Rejection],
+    notes: list[str],
+    alias: Alias | None,
+    regroup: Callable[[str], list[H]],
+    percentile: Percentile,
+    missed: Callable[[], int],
+    recorded: RecordedInputs | None = None,
+) -> RoutingPlan:
+    """The plan from the ordered groups: the chain cut to its length, the
+    error chains, the notes, and the budget's reservation. ``recorded``: the
+    inputs to attach as the snapshot's (None: the caller attaches them)."""
+    request, catalog = inputs.request, inputs.catalog
+    effective = inputs.policy.effective
+    budget = inputs.budget
     chain = [s for group_ in groups for s in group_]
     if not chain:
         raise NoRouteError(request.model, rejected, notes)
-    diversify = effective.diversify_providers
-    if diversify is None or diversify:
-        chain = _diversify(chain)
     # The request may ask for any length up to the policy's cap; the default
     # applies only when neither says.
     limit = DEFAULT_MAX_FALLBACKS if request.max_fallbacks is None else request.max_fallbacks
     if effective.max_fallbacks is not None:
         limit = min(limit, effective.max_fallbacks)
+    diversify = effective.diversify_providers
+    if diversify is None or diversify:
+        chain = _diversify(chain, 1 + limit)
     kept = chain[: 1 + limit]
-    chains = (
-        _error_chains(alias, lambda name: group(name, again=True), limit)
-        if alias is not None
-        else ()
-    )
+    chains = _error_chains(alias, regroup, limit) if alias is not None else ()
 
     notes[:0] = [f"translated: {note}" for note in request.translation]
     if budget is not None:
@@ -484,10 +530,10 @@ def plan(inputs: PlanInputs) -> Planned:
             f"signals as last read, {inputs.signals_age_ms} ms old: the shared signal store "
             "is not answering"
         )
-    if missed:
+    if missed():
         notes.append(
-            f"{missed} candidates miss the preferred latency cut-offs "
-            f"at {live.percentile} and go after those that meet them"
+            f"{missed()} candidates miss the preferred latency cut-offs "
+            f"at {percentile} and go after those that meet them"
         )
     if len(chain) > len(kept):
         notes.append(f"{len(chain) - len(kept)} admissible candidates beyond max_fallbacks")
@@ -513,5 +559,6 @@ def plan(inputs: PlanInputs) -> Planned:
         budget_keys=()
         if budget is None
         else budget.plan_keys(s.deployment.id for s in [*kept, *(s for _, c in chains for s in c)]),
+        inputs=recorded,
     )
-    return Planned(result, live.read)
+    return result

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
+from typing import Protocol, TypeVar
 
 from modelrouter.catalog.model import Deployment
 from modelrouter.types import CostEstimate, Strategy, Weights
@@ -27,6 +28,14 @@ __all__ = ["Scored", "order_candidates", "weighted_draw"]
 
 _INF = Decimal("Infinity")
 _SCORE_PLACES = Decimal("1e-12")
+
+
+class _Drawn(Protocol):
+    @property
+    def deployment(self) -> Deployment: ...
+
+
+D = TypeVar("D", bound=_Drawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +112,11 @@ def _balanced_keys(candidates: Sequence[Scored], weights: Weights) -> dict[str, 
     }
 
 
-def weighted_draw(group: Sequence[Scored], seed: str) -> list[Scored]:
+def weighted_draw(group: Sequence[D], seed: str) -> list[D]:
     """Order a tie group by repeated weighted draws seeded by ``seed``.
     Weight-0 deployments come last: they serve only when nothing else can."""
     remaining = sorted(group, key=lambda s: s.deployment.id)
-    ordered: list[Scored] = []
+    ordered: list[D] = []
     draw = 0
     while remaining:
         total = sum(s.deployment.weight for s in remaining)

@@ -1,0 +1,838 @@
+"""The compiled routing table: what a plan computes that does not depend on
+the request, computed once per catalog version and policy stack version.
+
+``plan()`` (the planner) recomputes every verdict, price and key for every
+request. Most of that is a function of the catalog, the policy stack and a
+few of the request's fields that repeat from request to request (the name,
+the features required, its provider/vendor/region lists, data terms, tags).
+A ``CompiledTable`` holds, per name and such a *static signature*:
+
+- the resolved candidates, the notes resolving them wrote, and their tag
+  selection;
+- each candidate's verdicts on features, policy lists, regions, tags, data
+  terms and deprecation, as the (immutable, shared) ``Rejection`` values the
+  planner would build;
+- its prices as integers: a rate is held as a count of 10^-12 USD per million
+  tokens, so tokens times a rate is an exact count of 10^-18 USD. A sheet with
+  a rate (or request fee) that unit cannot hold exactly is priced by the
+  Decimal path, as is any estimate whose terms reach 10^28 units (the default
+  decimal context's 28 digits: below that bound the Decimal path rounds
+  nothing, so both give the same number);
+- its latency prior, quality and priority tier.
+
+Per request only what depends on it is computed: the token checks, the live
+signals' verdicts, the budget's, the estimates (integer products, turned into
+``Decimal`` once, for the hops the plan shows), the strategy's keys and the
+draw. ``route_plan`` gives byte for byte the plan ``plan()`` gives (the
+property tests hold the two to each other, ``plan()`` being the oracle); its
+result carries its snapshot's inputs, like ``Planned.recorded``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from modelrouter.catalog.index import Catalog
+from modelrouter.catalog.model import Deployment
+from modelrouter.catalog.prices import PriceSheet
+from modelrouter.errors import UnknownPriceError
+from modelrouter.policy.effective import PolicyStack
+from modelrouter.pricing.cost import estimate_cost, resolve_prices, worst_case_input_tokens
+from modelrouter.pricing.integer_rates import LIMIT, IntRates, compile_sheet, usd
+from modelrouter.pricing.integer_rates import estimate as int_estimate
+from modelrouter.request.normalize import NormalizedRequest
+from modelrouter.routing.constraints import (
+    Need,
+    check_cost,
+    check_live,
+    check_terms,
+    check_tokens,
+    circuit_open,
+)
+from modelrouter.routing.planner import (
+    PlanInputs,
+    _assemble,
+    _need,
+    _Speed,
+    _strategy,
+    _tokens_of,
+    _worst_output,
+)
+from modelrouter.routing.regions import check_regions
+from modelrouter.routing.resolver import resolve
+from modelrouter.routing.strategies import (
+    _INF,
+    _SCORE_PLACES,
+    _normalised,
+    _spread,
+    weighted_draw,
+)
+from modelrouter.routing.tags import DEFAULT_TAG, TagSelection, prefer_default, select_by_tags
+from modelrouter.types import (
+    CostEstimate,
+    DeploymentSignals,
+    Rejection,
+    RejectionCode,
+    RoutingPlan,
+    Strategy,
+    Weights,
+)
+
+__all__ = [
+    "CompiledTable",
+    "CompiledTables",
+    "route_plan",
+]
+
+_ZERO = Decimal(0)
+_UNSET: Any = object()
+_MAX_TOKENS = 2**63
+_ONE = Decimal(1)
+_DEFAULT_WEIGHTS = Weights()
+
+
+class _Entry:
+    """One candidate of one name under one static signature: everything the
+    planner reads of it that no request changes."""
+
+    __slots__ = (
+        "deployment",
+        "fits_output",
+        "fits_total",
+        "id",
+        "latencies",
+        "max_output",
+        "no_price",
+        "position",
+        "quality",
+        "quality_desc",
+        "rules",
+        "simple",
+        "terms",
+        "tier",
+        "via",
+        "window",
+    )
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        position: int,
+        via: str,
+        need: Need,
+        table: CompiledTable | None = None,
+    ) -> None:
+        d = deployment
+        self.deployment = d
+        self.id = d.id
+        self.position = position  # relative to the group's start: only its order counts
+        self.via = via
+        self.window = d.context_window
+        self.max_output = d.max_output_tokens
+        # The most input + max output tokens, and max output tokens, that pass
+        # the token checks (-1: none; an unknown window passes with allow_unknown).
+        allow_unknown = table is not None and table.allow_unknown
+        window = d.context_window
+        self.fits_total: int = (
+            window if window is not None else _MAX_TOKENS if allow_unknown else -1
+        )
+        self.fits_output = _MAX_TOKENS if d.max_output_tokens is None else d.max_output_tokens
+        self.terms = tuple(replace(r, via=via) for r in check_terms(d, need))
+        self.no_price: Rejection | None = None
+        if d.prices is None:
+            try:
+                resolve_prices(d, _NEVER)
+            except UnknownPriceError as exc:
+                self.no_price = _price_unknown(d, exc, via)
+        # A price that never changes (one rule, no context asked for), flat and
+        # exact: (input, output, fee, dearest input, dearest output, rule).
+        self.simple: tuple[int, int, int, int, int, str] | None = None
+        rules = () if d.prices is None else d.prices.rules
+        # One rule without a start or a daily window: what ``resolve`` answers
+        # whenever no price context is asked for.
+        fixed = (
+            rules[0]
+            if len(rules) == 1 and rules[0].effective_from is None and rules[0].daily_utc is None
+            else None
+        )
+        if fixed is not None and not self.terms and table is not None:
+            rates = table.rates(fixed.sheet)
+            if (
+                rates is not None
+                and rates.tiered is None
+                and not rates.input[1]
+                and not rates.output[1]
+                and rates.flat_input is not None
+                and rates.flat_output is not None
+                and min(rates.input[0], rates.output[0], rates.fee) >= 0
+                and min(rates.flat_input, rates.flat_output) >= 0
+            ):
+                self.simple = (
+                    rates.input[0],
+                    rates.output[0],
+                    rates.fee,
+                    rates.flat_input,
+                    rates.flat_output,
+                    f"{d.id} {fixed.label()}",
+                )
+        self.quality = None if d.quality is None else d.quality.score
+        self.quality_desc = _INF if self.quality is None else -self.quality
+        self.tier = (1, 0) if d.order is None else (0, d.order)
+        # Expected output tokens -> latency at the catalog's prior (no signals read).
+        self.latencies: dict[int, Decimal | None] = {}
+        # The price rule's label -> the estimate's rule text.
+        self.rules: dict[str, str] = {}
+
+    def prior(self) -> _Speed:
+        latency = self.deployment.latency
+        if latency is None:
+            return _Speed(None, None)
+        return _Speed(latency.ttft_ms, latency.output_tokens_per_s)
+
+    def prior_latency(self, expected_output: int) -> Decimal | None:
+        try:
+            return self.latencies[expected_output]
+        except KeyError:
+            if len(self.latencies) >= 64:
+                self.latencies.clear()
+            found = self.latencies[expected_output] = self.prior().latency_ms(expected_output)
+            return found
+
+    def rule(self, label: str) -> str:
+        try:
+            return self.rules[label]
+        except KeyError:
+            if len(self.rules) >= 64:
+                self.rules.clear()
+            text = self.rules[label] = f"{self.id} {label}"
+            return text
+
+
+def _price_unknown(d: Deployment, exc: UnknownPriceError, via: str) -> Rejection:
+    return Rejection(d.id, RejectionCode.PRICE_UNKNOWN, exc.message, have="unknown", via=via)
+
+
+# Only read by ``resolve_prices`` after it has found there are no prices.
+_NEVER: Any = None
+
+
+class _Group:
+    """What resolving one name gives under one static signature."""
+
+    __slots__ = ("defaults", "entries", "hows", "ids", "one_tier", "tags")
+
+    def __init__(self, entries: tuple[_Entry, ...], hows: tuple[str, ...]) -> None:
+        self.entries = entries
+        self.hows = hows
+        self.ids = frozenset(e.id for e in entries)
+        # Any tagged ``default`` (else an untagged request's order stays as it is).
+        self.defaults = any(DEFAULT_TAG in e.deployment.tags for e in entries)
+        # All in one priority tier (so are any of them that are admissible).
+        self.one_tier = len({e.tier for e in entries}) <= 1
+        # The ids left after those already seen are taken out -> their tag selection.
+        self.tags: dict[tuple[str, ...], TagSelection] = {}
+
+    def select(self, entries: Sequence[_Entry], tags: tuple[str, ...], via: str) -> TagSelection:
+        key = tuple(e.id for e in entries)
+        found = self.tags.get(key)
+        if found is None:
+            if len(self.tags) >= 64:
+                self.tags.clear()
+            found = select_by_tags([e.deployment for e in entries], tags, via=via)
+            self.tags[key] = found
+        return found
+
+
+class _Cand:
+    """One admissible candidate of one request (the compiled ``Scored``)."""
+
+    __slots__ = (
+        "_estimate",
+        "entry",
+        "expected",
+        "headroom",
+        "latency_ms",
+        "meets_cutoffs",
+        "request",
+        "rule",
+        "worst",
+        "worst_output",
+    )
+
+    def __init__(
+        self,
+        entry: _Entry,
+        request: NormalizedRequest,
+        expected: int | None,
+        worst: int | None,
+        worst_output: int | None,
+        rule: str,
+        estimate: CostEstimate | None,
+        latency_ms: Decimal | None = None,
+    ) -> None:
+        self.entry = entry
+        self.request = request
+        self.expected = expected  # None: priced by the Decimal path (``_estimate``)
+        self.worst = worst
+        self.worst_output = worst_output
+        self.rule = rule
+        self._estimate = estimate
+        self.latency_ms = latency_ms
+        self.headroom: Decimal | None = None
+        self.meets_cutoffs = True
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.entry.deployment
+
+    @property
+    def via(self) -> str:
+        return self.entry.via
+
+    @property
+    def quality(self) -> Decimal | None:
+        return self.entry.quality
+
+    @property
+    def estimate(self) -> CostEstimate:
+        found = self._estimate
+        if found is None:
+            assert self.expected is not None
+            request = self.request
+            found = self._estimate = CostEstimate(
+                input_tokens=request.input_tokens,
+                expected_output_tokens=request.expected_output_tokens,
+                max_output_tokens=self.worst_output,
+                expected_usd=usd(self.expected),
+                worst_case_usd=None if self.worst is None else usd(self.worst),
+                price_rule=self.rule,
+            )
+        return found
+
+
+def _static_key(request: NormalizedRequest, deny_models: tuple[str, ...] | None) -> tuple[Any, ...]:
+    """The request's fields the static verdicts read (with the table's catalog
+    and policy stack, all they read)."""
+    return (
+        request.require,
+        request.providers_allow,
+        request.providers_deny,
+        request.vendors_allow,
+        request.vendors_deny,
+        request.regions,
+        request.zero_data_retention,
+        request.no_training,
+        request.tags,
+        deny_models,
+    )
+
+
+class CompiledTable:
+    """The request-independent part of routing on one catalog under one
+    policy stack. Its caches are bounded; a table is never stale, as the
+    catalog and the policy stack are immutable values."""
+
+    def __init__(self, catalog: Catalog, policy: PolicyStack, *, max_groups: int = 1024) -> None:
+        self.catalog = catalog
+        self.policy = policy
+        self.key = (catalog.version, policy.version)
+        self.max_groups = max_groups
+        effective = policy.effective
+        self.allow_unknown = effective.allow_unknown is True
+        self.has_caps = any(
+            cap is not None
+            for _, p in policy.layers
+            for cap in (
+                p.max_cost_per_request_usd,
+                p.max_input_price_per_mtok,
+                p.max_output_price_per_mtok,
+            )
+        )
+        self._groups: dict[tuple[str, tuple[Any, ...]], _Group] = {}
+        self._rates: dict[PriceSheet, IntRates | None] = {}
+        # The static columns of ``balanced``: see ``_balanced``.
+        self.columns: dict[tuple[Any, ...], tuple[list[Decimal], list[Decimal]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def group(self, name: str, key: tuple[Any, ...], need: Callable[[], Need]) -> _Group:
+        found = self._groups.get((name, key))
+        if found is None:
+            resolved = resolve(name, self.catalog, self.policy.effective)
+            entries = tuple(_Entry(r.deployment, r.position, r.via, need(), self) for r in resolved)
+            hows = tuple(dict.fromkeys(r.how for r in resolved if r.how is not None))
+            found = _Group(entries, hows)
+            if len(self._groups) >= self.max_groups:
+                _drop_oldest(self._groups)
+            self._groups[(name, key)] = found
+        return found
+
+    def rates(self, sheet: PriceSheet) -> IntRates | None:
+        try:
+            return self._rates[sheet]
+        except KeyError:
+            if len(self._rates) >= 4096:
+                self._rates.clear()
+            found = self._rates[sheet] = compile_sheet(sheet)
+            return found
+
+
+def _drop_oldest(cache: dict[Any, Any]) -> None:
+    """Take out the oldest entry; when another thread changed the cache in
+    between, all of them (the caches only ever hold what can be recomputed)."""
+    try:
+        del cache[next(iter(cache))]
+    except (RuntimeError, KeyError, StopIteration):
+        cache.clear()
+
+
+class CompiledTables:
+    """The tables of the catalogs and policy stacks routed on lately, by
+    (catalog version, policy stack version); at most ``max_tables``, the
+    oldest dropped first."""
+
+    def __init__(self, max_tables: int = 32, *, max_groups: int = 1024) -> None:
+        self.max_tables = max_tables
+        self.max_groups = max_groups
+        self._tables: dict[tuple[str, str], CompiledTable] = {}
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def table(self, catalog: Catalog, policy: PolicyStack) -> CompiledTable:
+        key = (catalog.version, policy.version)
+        found = self._tables.get(key)
+        if found is None:
+            found = CompiledTable(catalog, policy, max_groups=self.max_groups)
+            if len(self._tables) >= self.max_tables:
+                _drop_oldest(self._tables)
+            self._tables[key] = found
+        return found
+
+    def plan(self, inputs: PlanInputs) -> RoutingPlan:
+        """``plan(inputs).recorded(inputs)``, computed on the compiled table."""
+        return route_plan(inputs, self.table(inputs.catalog, inputs.policy))
+
+
+def _order(
+    candidates: list[_Cand],
+    strategy: Strategy,
+    weights: Weights,
+    seed: str,
+    columns: Callable[[], tuple[list[Decimal], list[Decimal]] | None] | None = None,
+    *,
+    one_tier: bool = False,
+) -> list[_Cand]:
+    """``order_candidates`` over compiled candidates: the same keys (costs in
+    integer units when every candidate has them: the same order), the same
+    tie groups, the same draw."""
+    count = len(candidates)
+    if count == 0 or (count == 1 and strategy is not Strategy.BALANCED):
+        return candidates  # (balanced computes its key even for one: it may raise)
+    exact = all(c.expected is not None for c in candidates)
+
+    def costs() -> list[Any]:
+        if exact:
+            return [c.expected for c in candidates]
+        return [c.estimate.expected_usd for c in candidates]
+
+    keys: list[Any]
+    if strategy is Strategy.CHEAPEST:
+        keys = costs()
+    elif strategy is Strategy.FASTEST:
+        keys = [
+            (_INF if c.latency_ms is None else c.latency_ms, cost)
+            for c, cost in zip(candidates, costs(), strict=True)
+        ]
+    elif strategy is Strategy.QUALITY:
+        keys = [(c.entry.quality_desc, cost) for c, cost in zip(candidates, costs(), strict=True)]
+    elif strategy is Strategy.PINNED:
+        keys = [c.entry.position for c in candidates]
+    elif strategy is Strategy.WEIGHTED:
+        keys = [0] * count
+    else:
+        keys = _balanced(candidates, weights, exact, columns)
+    if one_tier:
+        full = keys  # one priority tier: the keys alone order the same
+    else:
+        full = [(c.entry.tier, key) for c, key in zip(candidates, keys, strict=True)]
+    order = sorted(range(count), key=full.__getitem__)
+    out: list[_Cand] = []
+    start = 0
+    while start < count:
+        first = full[order[start]]
+        end = start + 1
+        while end < count and full[order[end]] == first:
+            end += 1
+        if end - start == 1:
+            out.append(candidates[order[start]])
+        else:
+            out.extend(weighted_draw([candidates[i] for i in order[start:end]], seed))
+        start = end
+    return out
+
+
+def _balanced(
+    candidates: list[_Cand],
+    weights: Weights,
+    exact: bool,
+    columns: Callable[[], tuple[list[Decimal], list[Decimal]] | None] | None = None,
+) -> list[Decimal]:
+    """``_balanced_keys``, operation for operation (so rounding for rounding);
+    the cost column from integer costs when all are exact (a difference of
+    exact amounts over their exact spread: the same quotient). ``columns``:
+    the weighted latency and quality terms, when they are static (computed
+    once by ``_static_columns``), else None."""
+    total = weights.cost + weights.latency + weights.quality
+    headroom = bool(weights.headroom) and any(c.headroom is not None for c in candidates)
+    if headroom:
+        total += weights.headroom
+    weight = weights.cost
+    static = None if columns is None or headroom else columns()
+    if static is not None and exact and weight == 1 and weights.latency and weights.quality:
+        # The common case in one pass: the same operations in the same order.
+        units = [c.expected for c in candidates]
+        low = min(units)  # type: ignore[type-var]
+        width = max(units) - low  # type: ignore[type-var,operator]
+        latency, quality = static
+        places = _SCORE_PLACES
+        if not width:
+            return [
+                ((a + b) / total).quantize(places) for a, b in zip(latency, quality, strict=True)
+            ]
+        spread = Decimal(width)
+        return [
+            (((Decimal(value - low) / spread + a) + b) / total).quantize(places)  # type: ignore[operator]
+            for value, a, b in zip(units, latency, quality, strict=True)
+        ]
+    scores = [_ZERO] * len(candidates)
+    if weight:
+        if exact:
+            units = [c.expected for c in candidates]
+            low = min(units)  # type: ignore[type-var]
+            width = max(units) - low  # type: ignore[type-var,operator]
+            if width:
+                # 0 + w * x, and 1 * x, are x: each x already has the context's digits.
+                spread = Decimal(width)
+                if weight == 1:
+                    scores = [Decimal(value - low) / spread for value in units]  # type: ignore[operator]
+                else:
+                    scores = [weight * (Decimal(value - low) / spread) for value in units]  # type: ignore[operator]
+        else:
+            _column(scores, weight, [c.estimate.expected_usd for c in candidates])
+    if static is not None:
+        # The same terms, added in the same order.
+        latency, quality = static
+        if weights.latency:
+            scores = [a + b for a, b in zip(scores, latency, strict=True)]
+        if weights.quality:
+            scores = [a + b for a, b in zip(scores, quality, strict=True)]
+        return [(score / total).quantize(_SCORE_PLACES) for score in scores]
+    if weights.latency:
+        _column(
+            scores,
+            weights.latency,
+            [_INF if c.latency_ms is None else c.latency_ms for c in candidates],
+        )
+    if weights.quality:
+        _column(scores, weights.quality, [c.entry.quality_desc for c in candidates])
+    if headroom:
+        _column(
+            scores,
+            weights.headroom,
+            [_ZERO if c.headroom is None else 1 - c.headroom for c in candidates],
+        )
+    return [(score / total).quantize(_SCORE_PLACES) for score in scores]
+
+
+def _static_columns(
+    candidates: list[_Cand], weights: Weights
+) -> tuple[list[Decimal], list[Decimal]]:
+    """The weighted latency and quality terms of ``_balanced_keys``: they
+    depend only on which candidates are admissible (and, read from the
+    catalog's priors, the expected output)."""
+    latency = [_ZERO] * len(candidates)
+    quality = [_ZERO] * len(candidates)
+    if weights.latency:
+        _column(
+            latency,
+            weights.latency,
+            [_INF if c.latency_ms is None else c.latency_ms for c in candidates],
+        )
+    if weights.quality:
+        _column(quality, weights.quality, [c.entry.quality_desc for c in candidates])
+    return latency, quality
+
+
+def _column(scores: list[Decimal], weight: Decimal, values: list[Decimal]) -> None:
+    low, width = _spread(values)
+    for index, value in enumerate(values):
+        scores[index] += weight * _normalised(value, low, width)
+
+
+def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
+    """The plan ``plan(inputs).recorded(inputs)`` gives, on ``table`` (which
+    must be the table of ``inputs``' catalog and policy stack)."""
+    request, catalog = inputs.request, inputs.catalog
+    check_regions(request.regions, catalog)
+    policy = inputs.policy
+    effective = policy.effective
+    budget = inputs.budget
+    strategy = _strategy(request, effective)
+    if budget is not None and budget.soft_strategy is not None:
+        strategy = budget.soft_strategy
+    weights = request.weights or effective.weights or _DEFAULT_WEIGHTS
+    seed = request.affinity_key or request.request_id
+    percentile = request.latency_percentile or effective.latency_percentile or "p50"
+    prior_samples = effective.latency_prior_samples
+    cutoffs = request.max_latency_ms is not None or request.min_output_tokens_per_s is not None
+    signals: Mapping[str, DeploymentSignals] = inputs.signals
+    read: dict[str, DeploymentSignals] = {}
+
+    needs: list[Need] = []
+
+    def need() -> Need:
+        if not needs:
+            needs.append(_need(request, policy, budget))
+        return needs[0]
+
+    key = _static_key(request, None if budget is None else budget.deny_models)
+    has_caps = (
+        table.has_caps
+        or request.max_cost_usd is not None
+        or request.max_input_price_per_mtok is not None
+        or request.max_output_price_per_mtok is not None
+        or (budget is not None and (budget.remaining_usd is not None or bool(budget.hops)))
+    )
+    allow_unknown = table.allow_unknown
+    tokens = request.input_tokens
+    exact_tokens = request.input_exact
+    wanted = tokens + (request.max_output_tokens or 0)
+    wanted_output = request.max_output_tokens
+    expected_output = request.expected_output_tokens
+    live_tokens = tokens + expected_output
+    at = request.timestamp
+    context = request.price_context()
+    ratio = request.expected_cache_hit_ratio
+    cached = int((Decimal(tokens) * ratio).to_integral_value(ROUND_FLOOR)) if ratio else None
+    # No price context, no cost caps, no cached share: a flat fixed price needs only products.
+    fast = not context and not has_caps and cached is None
+    worst_input = worst_case_input_tokens(tokens, exact_tokens)
+    worst_output = request.max_output_tokens  # else each deployment's (``_worst_output``)
+
+    missed = 0
+    groups: list[list[_Cand]] = []
+    rejected: list[Rejection] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+
+    def evaluate(entries: Sequence[_Entry], fresh: set[str] | frozenset[str]) -> list[_Cand]:
+        admissible: list[_Cand] = []
+        for e in entries:
+            d = e.deployment
+            signal = signals.get(e.id)
+            if signal is not None:
+                read[e.id] = signal
+            else:
+                simple = e.simple
+                if (
+                    fast
+                    and simple is not None
+                    and wanted <= e.fits_total
+                    and (wanted_output is None or wanted_output <= e.fits_output)
+                ):
+                    # The common case: nothing rejects it, and its price is flat and fixed.
+                    expected = tokens * simple[0] + expected_output * simple[1] + simple[2]
+                    bound = worst_output if worst_output is not None else _worst_output(d, request)
+                    worst = (
+                        None
+                        if bound is None
+                        else worst_input * simple[3] + bound * simple[4] + simple[2]
+                    )
+                    if expected < LIMIT and (worst is None or worst < LIMIT):
+                        latency = e.latencies.get(expected_output, _UNSET)
+                        if latency is _UNSET:
+                            latency = e.prior_latency(expected_output)
+                        hop = _Cand(e, request, expected, worst, bound, simple[5], None, latency)
+                        if cutoffs:
+                            hop.meets_cutoffs = e.prior().meets(request)
+                        admissible.append(hop)
+                        continue
+            found: list[Rejection] = []
+            window, cap = e.window, e.max_output
+            if (wanted > window if window is not None else not allow_unknown) or (
+                wanted_output is not None and cap is not None and wanted_output > cap
+            ):
+                found = [replace(r, via=e.via) for r in check_tokens(d, need())]
+            if e.terms:
+                found += e.terms
+            if signal is not None:
+                if signal.circuit == "open":
+                    found.append(replace(circuit_open(d, signal), via=e.via))
+                else:
+                    live = check_live(d, signal, seed=seed, tokens=live_tokens)
+                    if live:
+                        found += [replace(r, via=e.via) for r in live]
+            candidate = None
+            if e.no_price is not None:
+                found.append(e.no_price)
+            else:
+                # A rejected candidate is priced only for the rejections pricing adds.
+                candidate = price(e, d, found, needed=not found or has_caps)
+            if found:
+                if e.id in fresh:
+                    rejected.extend(found)
+                continue
+            assert candidate is not None
+            if signal is None:
+                candidate.latency_ms = e.prior_latency(expected_output)
+                if cutoffs:
+                    candidate.meets_cutoffs = e.prior().meets(request)
+            else:
+                speed = _Speed.of(d, signal, percentile, prior_samples)
+                candidate.latency_ms = speed.latency_ms(expected_output)
+                candidate.headroom = signal.headroom
+                candidate.meets_cutoffs = speed.meets(request)
+            admissible.append(candidate)
+        return admissible
+
+    def price(e: _Entry, d: Deployment, found: list[Rejection], *, needed: bool) -> _Cand | None:
+        """The candidate with its estimate (None: its price is unknown, and
+        ``found`` says so, or ``needed`` is off); with cost caps, their
+        verdicts go into ``found``."""
+        assert d.prices is not None
+        resolved = d.prices.resolve(at, context)
+        sheet = resolved.sheet
+        rates = table.rates(sheet)
+        if rates is not None and not needed:
+            return None  # priced (it has every unit): nothing to add
+        worst_output = _worst_output(d, request)
+        costs = (
+            None
+            if rates is None
+            else int_estimate(rates, tokens, exact_tokens, expected_output, worst_output, cached)
+        )
+        if rates is None or costs is None:
+            try:
+                estimate, sheet = estimate_cost(
+                    d,
+                    input_tokens=tokens,
+                    input_exact=exact_tokens,
+                    expected_output_tokens=expected_output,
+                    max_output_tokens=worst_output,
+                    at=at,
+                    context=context,
+                    cache_hit_ratio=ratio,
+                )
+            except UnknownPriceError as exc:
+                found.append(_price_unknown(d, exc, e.via))
+                return None
+            candidate = _Cand(e, request, None, None, worst_output, estimate.price_rule, estimate)
+        else:
+            rule = e.rule(resolved.rule)
+            if rates.tiered is not None:
+                tier = rates.tiered.tier_label(tokens)
+                if tier:
+                    rule = f"{rule}; tier {tier}"
+            candidate = _Cand(e, request, costs[0], costs[1], worst_output, rule, None)
+        if has_caps:
+            found += [
+                replace(r, via=e.via) for r in check_cost(d, need(), candidate.estimate, sheet)
+            ]
+        return candidate
+
+    def static_columns(admissible: list[_Cand]) -> tuple[list[Decimal], list[Decimal]] | None:
+        # Static when every latency is the catalog's prior (no signals read for them).
+        if read and any(c.entry.id in read for c in admissible):
+            return None
+        column_key = (
+            tuple(c.entry for c in admissible),
+            expected_output,
+            weights.latency,
+            weights.quality,
+        )
+        found = table.columns.get(column_key)
+        if found is None:
+            if len(table.columns) >= 4096:
+                table.columns.clear()
+            found = table.columns[column_key] = _static_columns(admissible, weights)
+        return found
+
+    def group(name: str, *, again: bool = False) -> list[_Cand]:
+        nonlocal missed
+        compiled = table.group(name, key, need)
+        notes.extend(compiled.hows)
+        entries: Sequence[_Entry] = compiled.entries
+        if not seen.isdisjoint(compiled.ids):
+            fresh: set[str] | frozenset[str] = compiled.ids - seen
+            if not again:
+                entries = [e for e in entries if e.id not in seen]
+        else:
+            fresh = compiled.ids
+        seen.update(fresh)
+        if request.tags:
+            selection = compiled.select(entries, request.tags, name)
+            rejected.extend(r for r in selection.rejected if r.deployment in fresh)
+            entries = [entries[i] for i in selection.kept]
+            if selection.note is not None and not again:
+                notes.append(selection.note)
+        admissible = evaluate(entries, fresh)
+        ordered = _order(
+            admissible,
+            strategy,
+            weights,
+            seed,
+            None if strategy is not Strategy.BALANCED else lambda: static_columns(admissible),
+            one_tier=compiled.one_tier,
+        )
+        if cutoffs:
+            late = [s for s in ordered if not s.meets_cutoffs]
+            missed += len(late)
+            ordered = [s for s in ordered if s.meets_cutoffs] + late
+        return ordered if request.tags or not compiled.defaults else prefer_default(ordered)
+
+    # From here on as ``plan()``.
+    alias = catalog.aliases.get(request.model) if effective.alias(request.model) is None else None
+    names = list(dict.fromkeys((request.model, *request.fallback_models)))
+    if alias is not None:
+        names += [n for n in alias.fallbacks if n not in names]
+    for index, name in enumerate(names):
+        groups.append(group(name))
+        if index == 0 and not groups[0] and alias is not None and alias.context_window_fallbacks:
+            too_small = {
+                r.deployment for r in rejected if r.code is RejectionCode.CONTEXT_WINDOW_TOO_SMALL
+            }
+            if too_small:
+                extra = [n for n in alias.context_window_fallbacks if n not in names]
+                names[1:1] = extra
+                notes.append(
+                    f"{_tokens_of(request)} tokens do not fit the window of {request.model}'s "
+                    f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
+                )
+
+    return _assemble(
+        inputs,
+        strategy,
+        groups,
+        rejected,
+        notes,
+        alias,
+        lambda name: group(name, again=True),
+        percentile,
+        lambda: missed,
+        recorded=PlanInputs(
+            request,
+            catalog,
+            policy,
+            read,
+            budget,
+            inputs.decision_id,
+            inputs.policy_stale_since,
+            inputs.signals_age_ms,
+            inputs.signals_stale,
+        ),
+    )
