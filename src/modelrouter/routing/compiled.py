@@ -58,7 +58,7 @@ from modelrouter.routing.planner import (
     _need,
     _Speed,
     _strategy,
-    _tokens_of,
+    _walk_names,
     _worst_output,
 )
 from modelrouter.routing.regions import check_regions
@@ -796,23 +796,7 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
         return ordered if request.tags or not compiled.defaults else prefer_default(ordered)
 
     # From here on as ``plan()``.
-    alias = catalog.aliases.get(request.model) if effective.alias(request.model) is None else None
-    names = list(dict.fromkeys((request.model, *request.fallback_models)))
-    if alias is not None:
-        names += [n for n in alias.fallbacks if n not in names]
-    for index, name in enumerate(names):
-        groups.append(group(name))
-        if index == 0 and not groups[0] and alias is not None and alias.context_window_fallbacks:
-            too_small = {
-                r.deployment for r in rejected if r.code is RejectionCode.CONTEXT_WINDOW_TOO_SMALL
-            }
-            if too_small:
-                extra = [n for n in alias.context_window_fallbacks if n not in names]
-                names[1:1] = extra
-                notes.append(
-                    f"{_tokens_of(request)} tokens do not fit the window of {request.model}'s "
-                    f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
-                )
+    alias = _walk_names(request, catalog, effective, group, groups, rejected, notes)
 
     return _assemble(
         inputs,

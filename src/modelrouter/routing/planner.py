@@ -390,6 +390,40 @@ def _error_chains(
     return tuple(out)
 
 
+def _walk_names(
+    request: NormalizedRequest,
+    catalog: Catalog,
+    effective: EffectivePolicy,
+    group: Callable[[str], list[H]],
+    groups: list[list[H]],
+    rejected: list[Rejection],
+    notes: list[str],
+) -> Alias | None:
+    """Group the request's name, its fallback models and its alias's
+    fallbacks in order (into ``groups``), putting the alias's
+    context_window_fallbacks next when the request fits none of the first
+    group's windows. Returns the catalog alias (not one a policy redefines):
+    it brings the error chains."""
+    alias = catalog.aliases.get(request.model) if effective.alias(request.model) is None else None
+    names = list(dict.fromkeys((request.model, *request.fallback_models)))
+    if alias is not None:
+        names += [n for n in alias.fallbacks if n not in names]
+    for index, name in enumerate(names):
+        groups.append(group(name))
+        if index == 0 and not groups[0] and alias is not None and alias.context_window_fallbacks:
+            too_small = {
+                r.deployment for r in rejected if r.code is RejectionCode.CONTEXT_WINDOW_TOO_SMALL
+            }
+            if too_small:
+                extra = [n for n in alias.context_window_fallbacks if n not in names]
+                names[1:1] = extra
+                notes.append(
+                    f"{_tokens_of(request)} tokens do not fit the window of {request.model}'s "
+                    f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
+                )
+    return alias
+
+
 def _strategy(request: NormalizedRequest, effective: EffectivePolicy) -> Strategy:
     return request.strategy or effective.strategy_for(request.model) or DEFAULT_STRATEGY
 
@@ -448,24 +482,7 @@ def plan(inputs: PlanInputs) -> Planned:
             ordered = [s for s in ordered if s.meets_cutoffs] + late
         return ordered if request.tags else prefer_default(ordered)
 
-    # A catalog alias (not one a policy redefines) brings its chains.
-    alias = catalog.aliases.get(request.model) if effective.alias(request.model) is None else None
-    names = list(dict.fromkeys((request.model, *request.fallback_models)))
-    if alias is not None:
-        names += [n for n in alias.fallbacks if n not in names]
-    for index, name in enumerate(names):
-        groups.append(group(name))
-        if index == 0 and not groups[0] and alias is not None and alias.context_window_fallbacks:
-            too_small = {
-                r.deployment for r in rejected if r.code is RejectionCode.CONTEXT_WINDOW_TOO_SMALL
-            }
-            if too_small:
-                extra = [n for n in alias.context_window_fallbacks if n not in names]
-                names[1:1] = extra
-                notes.append(
-                    f"{_tokens_of(request)} tokens do not fit the window of {request.model}'s "
-                    f"deployments: its context_window_fallbacks [{', '.join(extra)}] come next"
-                )
+    alias = _walk_names(request, catalog, effective, group, groups, rejected, notes)
 
     result = _assemble(
         inputs,
