@@ -19,8 +19,8 @@ from modelrouter.routing.replay import replay
 from modelrouter.store.repository import Repository, decision_row
 from modelrouter.store.snapshot_parts import digest_of
 from modelrouter.store.tables import InferenceRequest, SnapshotPart
-from modelrouter.types import RoutingPlan
 from tests.conftest import small_document
+from tests.integration.test_store import route_many
 
 START = datetime(2026, 6, 1, 12, tzinfo=UTC)
 TENANT = parse_policy({"providers": {"deny": ["beta"]}})
@@ -31,27 +31,11 @@ def clock() -> Callable[[], datetime]:
     return lambda: next(moments)
 
 
-def plans(router: Router, count: int, tenant: str, **extra: object) -> list[RoutingPlan]:
-    return [
-        router.route(
-            {
-                "model": "smart",
-                "input_tokens": 1000 + i,
-                "max_output_tokens": 200,
-                "tenant_id": tenant,
-                "request_id": f"{tenant}-{i}",
-            },
-            **extra,  # type: ignore[arg-type]
-        )
-        for i in range(count)
-    ]
-
-
 def test_one_part_per_policy_stack_and_snapshots_read_back_whole(engine: Engine) -> None:
     catalog = Catalog.from_layers([("small", small_document())])
     router = Router(catalog, clock=clock())
     repository = Repository(engine)
-    routed = plans(router, 5, "t1") + plans(router, 5, "t2", tenant_policy=TENANT)
+    routed = route_many(router, 5, "t1") + route_many(router, 5, "t2", TENANT)
     assert repository.save_decisions([decision_row(p) for p in routed]) == 10
 
     with engine.connect() as connection:
@@ -76,7 +60,7 @@ def test_one_part_per_policy_stack_and_snapshots_read_back_whole(engine: Engine)
 def test_the_digest_is_the_stacks_and_a_retried_batch_adds_no_part(engine: Engine) -> None:
     catalog = Catalog.from_layers([("small", small_document())])
     router = Router(catalog, clock=clock())
-    [plan] = plans(router, 1, "t1")
+    [plan] = route_many(router, 1, "t1")
     row = decision_row(plan)
     assert plan.snapshot is not None
     inputs = plan.snapshot["inputs"]
@@ -92,7 +76,7 @@ def test_the_digest_is_the_stacks_and_a_retried_batch_adds_no_part(engine: Engin
 def test_a_row_stored_whole_reads_as_it_is(engine: Engine) -> None:
     catalog = Catalog.from_layers([("small", small_document())])
     router = Router(catalog, clock=clock())
-    [plan] = plans(router, 1, "t1")
+    [plan] = route_many(router, 1, "t1")
     assert plan.snapshot is not None
     row = decision_row(plan)
     row.pop("snapshot_part")

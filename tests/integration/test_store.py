@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.errors import StaleWrite
-from modelrouter.policy.document import parse_policy
+from modelrouter.policy.document import PolicyDocument, parse_policy
 from modelrouter.pricing.usage import Usage
 from modelrouter.router import Router
 from modelrouter.routing.replay import replay
@@ -36,7 +36,9 @@ def catalog() -> Catalog:
     return Catalog.from_layers([("small", small_document())])
 
 
-def route_many(router: Router, count: int, tenant: str = "t1") -> list[RoutingPlan]:
+def route_many(
+    router: Router, count: int, tenant: str = "t1", tenant_policy: PolicyDocument | None = None
+) -> list[RoutingPlan]:
     return [
         router.route(
             {
@@ -45,7 +47,8 @@ def route_many(router: Router, count: int, tenant: str = "t1") -> list[RoutingPl
                 "max_output_tokens": 200,
                 "tenant_id": tenant,
                 "request_id": f"{tenant}-{i}",
-            }
+            },
+            tenant_policy=tenant_policy,
         )
         for i in range(count)
     ]
