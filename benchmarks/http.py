@@ -38,6 +38,7 @@ sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).re
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -46,6 +47,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -419,6 +421,23 @@ def main() -> None:
                 run_postgres(args.postgres, {**base, **extra}, suffix, args, shapes)
 
 
+@contextlib.contextmanager
+def scratch_database(server: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on ``server`` (its URL), dropped afterwards."""
+    admin = create_engine(
+        "postgresql+psycopg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
+    )
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run_postgres(
     server: str,
     base: dict[str, str],
@@ -426,37 +445,17 @@ def run_postgres(
     args: argparse.Namespace,
     shapes: tuple[tuple[int, ...], tuple[int, ...]],
 ) -> None:
-    admin = create_engine(
-        "postgresql+psycopg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    name = f"modelrouter_http_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        env = {**base, "MODELROUTER_DATABASE_URL": f"{server.rsplit('/', 1)[0]}/{name}"}
+    with scratch_database(server, "modelrouter_http") as url:
+        env = {**base, "MODELROUTER_DATABASE_URL": url}
         run_backend("postgresql" + suffix, env, args.seconds, *shapes, learn=args.observe)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run_postgres_rss(
     server: str, base: dict[str, str], args: argparse.Namespace, workers: int
 ) -> None:
-    admin = create_engine(
-        "postgresql+psycopg://" + server.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    name = f"modelrouter_rss_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        env = {**base, "MODELROUTER_DATABASE_URL": f"{server.rsplit('/', 1)[0]}/{name}"}
+    with scratch_database(server, "modelrouter_rss") as url:
+        env = {**base, "MODELROUTER_DATABASE_URL": url}
         run_rss("postgresql", env, args.rss_routes, args.rss_every, workers, args.rss_concurrency)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
