@@ -29,6 +29,7 @@ from modelrouter.policy.budgets import BudgetStore
 from modelrouter.service.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionControl, AdmissionGate
 from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
+from modelrouter.service.fast_route import FastRoute
 from modelrouter.service.refresh import PriceRefresh
 from modelrouter.service.routes import (
     attempts,
@@ -258,6 +259,8 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     modules = (routing, attempts, decisions, signals, policies, keys, catalog, runtime, health)
     for module in modules:
         app.include_router(module.router)
+    # Ahead of the declared POST /v1/route, for the requests it can answer alone.
+    app.router.routes.insert(0, FastRoute())
     limit = (
         state.max_body_bytes
         if state

@@ -176,6 +176,14 @@ async def route(
     decision is recorded (off the hot path) and answers by ``decision_id``.
     A request id already routed with the same body answers that decision again
     (``"repeat": true``, nothing reserved twice); with another body, 409."""
+    return await route_for(http, principal, body, include)
+
+
+async def route_for(
+    http: Request, principal: Principal, body: RouteRequest, include: str | None
+) -> Response:
+    """``POST /v1/route`` once its body and key are known: for the declared
+    route above and for its fast path (``service.fast_route``)."""
     request = _identified(principal, _scoped(principal, body))
     assert request.request_id is not None
     state = state_of(http)
