@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from modelrouter.money import exact_str
 
 __all__ = ["CANONICAL_JSON", "canonical_bytes", "canonical_hash", "json_hash", "to_jsonable"]
@@ -58,8 +60,17 @@ def canonical_bytes(value: Any) -> bytes:
 
 def json_hash(value: Any) -> str:
     """sha256 of the canonical encoding of a value already made of JSON types
-    (no conversion pass: for hashes on the hot path)."""
-    return hashlib.sha256(CANONICAL_JSON.encode(value).encode("utf-8")).hexdigest()
+    and holding no floats (no conversion pass: for hashes on the hot path).
+
+    orjson writes the same bytes as ``CANONICAL_JSON`` for such values, sorted
+    keys included, about ten times faster (checked byte for byte in
+    tests/unit/test_json_codec.py); what it refuses (an integer beyond 64 bits,
+    a lone surrogate) is left to ``CANONICAL_JSON``, as are non-string keys."""
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        encoded = CANONICAL_JSON.encode(value).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def canonical_hash(value: Any) -> str:

@@ -5,6 +5,7 @@ back as the same value."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelrouter import Catalog, Router
+from modelrouter.encoding import CANONICAL_JSON, json_hash
 from modelrouter.observability.json_codec import dumps
 
 COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -36,6 +38,21 @@ def test_the_same_bytes_as_compact_json(value: Any) -> None:
     assert dumps(value) == COMPACT.encode(value).encode("utf-8")
 
 
+def _canonical_hash(value: Any) -> str:
+    return hashlib.sha256(CANONICAL_JSON.encode(value).encode("utf-8")).hexdigest()
+
+
+@given(json_values)
+def test_hashes_are_of_the_canonical_bytes(value: Any) -> None:
+    # Sorted keys, compact, UTF-8: the bytes every stored plan_hash was made of.
+    assert json_hash(value) == _canonical_hash(value)
+
+
+def test_hashes_of_what_orjson_refuses_are_of_the_canonical_bytes() -> None:
+    for value in ({"big": 2**70}, {"b": 1, "a": [2**64]}, {2: "b", 1: "a"}):
+        assert json_hash(value) == _canonical_hash(value)
+
+
 def test_a_plan_and_its_snapshot_encode_to_the_same_bytes() -> None:
     router = Router(Catalog.bundled())
     for model in ("gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro"):
@@ -44,6 +61,7 @@ def test_a_plan_and_its_snapshot_encode_to_the_same_bytes() -> None:
         )
         body = plan.to_dict(include_snapshot=True)
         assert dumps(body) == COMPACT.encode(body).encode("utf-8")
+        assert plan.plan_hash == "sha256:" + _canonical_hash(plan.body())
 
 
 def test_what_orjson_refuses_still_encodes_and_reads_back() -> None:

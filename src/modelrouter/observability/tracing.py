@@ -159,6 +159,11 @@ def span(name: str, **attributes: object) -> Iterator[trace.Span]:
     dotted keys (``**{"http.route": "/v1/route"}``) are kept; None values are
     left out, Decimals become exact strings. An exception escaping the block is
     recorded on the span and re-raised."""
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        # No provider is installed, so the span would record nothing: skip
+        # making one and its context (several microseconds per request).
+        yield trace.INVALID_SPAN
+        return
     with tracer().start_as_current_span(name, attributes=_attributes(attributes)) as current:
         yield current
 
