@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench bench-litellm clean openapi
+.PHONY: run test lint typecheck unit bench bench-http bench-litellm clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.route
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[service,dev,bench]'
+	@touch $(BENCH_STAMP)
+
+# The service on uvicorn and on granian in turn (SQLite, 2 workers).
+bench-http: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.http --backends sqlite --workers 2 --concurrency 16 64 \
+		--servers uvicorn granian --rounds 3
 
 # LiteLLM's proxy for benchmarks/compare.py, in an environment of its own: its
 # proxy extra pins uvicorn and fastapi below what the service needs.

@@ -68,19 +68,14 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before anything imports l
 import argparse
 import asyncio
 import gc
-import inspect
 import shlex
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from benchmarks import http as http_bench
 from benchmarks import litellm_side
@@ -234,51 +229,6 @@ def pick_part(args: argparse.Namespace) -> list[str]:
 # -- http ----------------------------------------------------------------------
 
 
-def wrk(url: str, key: str, concurrency: int, seconds: float, script: str | None) -> Any:
-    """benchmarks/http.py's ``drive_wrk`` with our route script, or with ``script``."""
-    if script is None:
-        return http_bench.drive_wrk(url, key, concurrency, seconds)
-    if "script" in inspect.signature(http_bench.drive_wrk).parameters:
-        return http_bench.drive_wrk(url, key, concurrency, seconds, script=script)  # type: ignore[call-arg]
-    # drive_wrk reads the module's WRK_SCRIPT when called: lend it LiteLLM's.
-    saved = http_bench.WRK_SCRIPT
-    http_bench.WRK_SCRIPT = script
-    try:
-        return http_bench.drive_wrk(url, key, concurrency, seconds)
-    finally:
-        http_bench.WRK_SCRIPT = saved
-
-
-async def drive_httpx(
-    url: str,
-    path: str,
-    body: Callable[[int], dict[str, Any]],
-    concurrency: int,
-    seconds: float,
-    headers: dict[str, str],
-) -> tuple[int, list[float]]:
-    """Without wrk: the same client for both servers (http.py's ``drive``
-    posts only /v1/route)."""
-    latencies: list[float] = []
-    errors = 0
-    stop = time.monotonic() + seconds
-
-    async def worker(index: int) -> None:
-        nonlocal errors
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-            sent = 0
-            while time.monotonic() < stop:
-                start_at = time.perf_counter()
-                response = await client.post(path, json=body(index * 1_000_000 + sent))
-                latencies.append((time.perf_counter() - start_at) * 1000)
-                sent += 1
-                if response.status_code != 200:
-                    errors += 1
-
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return errors, latencies
-
-
 @dataclass
 class Target:
     label: str
@@ -290,16 +240,12 @@ class Target:
 
     def drive(self, concurrency: int, seconds: float) -> tuple[float, float, float, int]:
         if shutil.which("wrk"):
-            rate, lat = wrk(self.url, self.key, concurrency, seconds, self.script)
+            script = http_bench.WRK_SCRIPT if self.script is None else self.script
+            rate, lat = http_bench.drive_wrk(self.url, self.key, concurrency, seconds, script)
             return rate, lat["50%"], lat["99%"], int(lat.get("errors", 0))
         errors, latencies = asyncio.run(
-            drive_httpx(
-                self.url,
-                self.path,
-                self.body,
-                concurrency,
-                seconds,
-                {"Authorization": f"Bearer {self.key}"},
+            http_bench.drive(
+                self.url, self.key, concurrency, seconds, path=self.path, body=self.body
             )
         )
         return (
@@ -308,17 +254,6 @@ class Target:
             percentile(latencies, 0.99),
             errors,
         )
-
-
-def gateway_key(env: dict[str, str]) -> str:
-    # As benchmarks/http.py's run_backend makes it (inline there, not a function).
-    return subprocess.run(
-        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def http_part(args: argparse.Namespace, scratch: Path) -> list[str]:
@@ -350,7 +285,7 @@ def http_part(args: argparse.Namespace, scratch: Path) -> list[str]:
     proxy = None
     targets: list[Target] = []
     try:
-        key = gateway_key(env)
+        key = http_bench.gateway_key(env)
         port = http_bench.free_port()
         ours_server = http_bench.start(env, args.workers, port)
         url = f"http://127.0.0.1:{port}"
@@ -362,7 +297,7 @@ def http_part(args: argparse.Namespace, scratch: Path) -> list[str]:
                 key,
                 None,
                 "/v1/route",
-                lambda i: {**http_bench.BODY, "request_id": f"c-{i}-{uuid.uuid4().hex}"},
+                http_bench.route_body,
             )
         )
         if not problem:
@@ -379,13 +314,13 @@ def http_part(args: argparse.Namespace, scratch: Path) -> list[str]:
             )
             proxy_url = f"http://127.0.0.1:{proxy_port}"
             asyncio.run(
-                drive_httpx(
+                http_bench.drive(
                     proxy_url,
-                    "/chat/completions",
-                    lambda i: {"model": "gpt-4o", "messages": litellm_side.MESSAGES},
+                    "unused",  # no master key: the proxy reads no key
                     4,
                     1.0,
-                    {},
+                    path="/chat/completions",
+                    body=lambda i: {"model": "gpt-4o", "messages": litellm_side.MESSAGES},
                 )
             )
             targets.append(

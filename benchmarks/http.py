@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.http [--seconds S] [--postgres URL]
         [--backends sqlite postgresql] [--redis URL] [--observe]
+        [--servers uvicorn granian] [--rounds N]
     .venv/bin/python -m benchmarks.http --rss-routes N [--rss-every K]
         [--workers W] [--backends sqlite]
 
@@ -12,6 +13,10 @@ from ``wrk`` (Debian's package; a C load generator, every request with its own
 request id) when it is installed, else from httpx in this process (much more
 costly for the client). Prints routes/s and latency p50/p90/p99 in ms. Client
 and server share this machine's 2 cores: the figures include the client's cost.
+
+``--servers uvicorn granian`` runs the same app on granian too (a Rust HTTP
+server; ``pip install -e '.[bench]'``), the servers taken in turn ``--rounds``
+times for each worker count.
 
 ``--redis URL`` runs each backend a second time with the live signals shared
 through that Redis; ``--observe`` reports a served attempt (latency, usage)
@@ -47,7 +52,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -62,8 +67,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[bytes]:
-    command = [
+# The ASGI servers the benchmark can run the app on: ``modelrouter serve``
+# (uvicorn, what the project ships), or granian (a Rust HTTP server, only for
+# the comparison: ``pip install -e '.[bench]'``).
+SERVERS = ("uvicorn", "granian")
+
+
+def server_command(server: str, workers: int, port: int) -> list[str]:
+    if server == "granian":
+        granian = shutil.which("granian", path=str(Path(sys.executable).parent))
+        if granian is None:
+            raise SystemExit("granian is not installed: pip install -e '.[bench]'")
+        return [
+            granian,
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "modelrouter.service.app:create_app",
+        ]
+    return [
         sys.executable,
         "-m",
         "modelrouter",
@@ -73,22 +103,56 @@ def start(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[byte
         "--workers",
         str(workers),
     ]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+
+
+def start(
+    env: dict[str, str], workers: int, port: int, server: str = "uvicorn"
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        server_command(server, workers, port),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return server
+                return process
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    server.kill()
+    process.kill()
     raise RuntimeError("the server did not become ready")
 
 
-async def drive(url: str, key: str, concurrency: int, seconds: float) -> tuple[int, list[float]]:
+def gateway_key(env: dict[str, str]) -> str:
+    """A new gateway key in the store ``env`` names."""
+    return subprocess.run(
+        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def route_body(number: int) -> dict[str, Any]:
+    """The benchmark's route request, with a request id of its own."""
+    return {**BODY, "request_id": f"{number}-{uuid.uuid4().hex}"}
+
+
+async def drive(
+    url: str,
+    key: str,
+    concurrency: int,
+    seconds: float,
+    *,
+    path: str = "/v1/route",
+    body: Callable[[int], dict[str, Any]] = route_body,
+) -> tuple[int, list[float]]:
+    """httpx from this process: ``concurrency`` clients post ``body(n)`` to
+    ``path`` (n unique per request) for ``seconds``; the errors and latencies."""
     latencies: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
@@ -100,9 +164,7 @@ async def drive(url: str, key: str, concurrency: int, seconds: float) -> tuple[i
             sent = 0
             while time.monotonic() < stop:
                 start_at = time.perf_counter()
-                response = await client.post(
-                    "/v1/route", json={**BODY, "request_id": f"{index}-{sent}-{uuid.uuid4().hex}"}
-                )
+                response = await client.post(path, json=body(index * 1_000_000 + sent))
                 latencies.append((time.perf_counter() - start_at) * 1000)
                 sent += 1
                 if response.status_code != 200:
@@ -125,10 +187,12 @@ end
 
 
 def drive_wrk(
-    url: str, key: str, concurrency: int, seconds: float
+    url: str, key: str, concurrency: int, seconds: float, script: str = WRK_SCRIPT
 ) -> tuple[float, dict[str, float]]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+    """wrk with ``script`` (Lua: the requests); requests/s and the latency
+    percentiles in ms (and ``errors``: answers other than 2xx)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
     done = subprocess.run(
         [
             "wrk",
@@ -141,14 +205,14 @@ def drive_wrk(
             "-H",
             "Content-Type: application/json",
             "-s",
-            script.name,
+            file.name,
             url,
         ],
         capture_output=True,
         text=True,
         check=True,
     )
-    os.unlink(script.name)
+    os.unlink(file.name)
     rate = 0.0
     latency: dict[str, float] = {}
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -200,40 +264,54 @@ def run_backend(
     concurrencies: tuple[int, ...] = (1, 16, 64),
     *,
     learn: bool = False,
+    servers: tuple[str, ...] = ("uvicorn",),
+    rounds: int = 1,
 ) -> None:
-    key = subprocess.run(
-        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    """Each worker count on each server in turn (A B A B over ``rounds``)."""
+    key = gateway_key(env)
     for workers in workers_list:
-        port = free_port()
-        server = start(env, workers, port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            if learn:
-                observe(url, key)
-            asyncio.run(drive(url, key, 4, 1.0))  # warm up every worker
-            for concurrency in concurrencies:
-                if shutil.which("wrk"):
-                    rate, lat = drive_wrk(url, key, concurrency, seconds)
-                    p50, p90, p99 = lat["50%"], lat["90%"], lat["99%"]
-                    errors = int(lat.get("errors", 0))
-                else:
-                    errors, latencies = asyncio.run(drive(url, key, concurrency, seconds))
-                    rate = len(latencies) / seconds
-                    p50 = statistics.median(latencies)
-                    p90, p99 = percentile(latencies, 0.9), percentile(latencies, 0.99)
-                print(
-                    f"{label:10} workers {workers}  concurrency {concurrency:3}  "
-                    f"{rate:7.0f} routes/s  p50 {p50:7.2f} ms  p90 {p90:7.2f} ms  "
-                    f"p99 {p99:7.2f} ms  errors {errors}"
-                )
-        finally:
-            server.terminate()
-            server.wait(30)
+        for _ in range(rounds):
+            for server in servers:
+                name = label if servers == ("uvicorn",) else f"{label} {server}"
+                run_server(name, env, key, workers, server, seconds, concurrencies, learn)
+
+
+def run_server(
+    label: str,
+    env: dict[str, str],
+    key: str,
+    workers: int,
+    server: str,
+    seconds: float,
+    concurrencies: tuple[int, ...],
+    learn: bool,
+) -> None:
+    port = free_port()
+    process = start(env, workers, port, server)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        if learn:
+            observe(url, key)
+        asyncio.run(drive(url, key, 4, 1.0))  # warm up every worker
+        for concurrency in concurrencies:
+            if shutil.which("wrk"):
+                rate, lat = drive_wrk(url, key, concurrency, seconds)
+                p50, p90, p99 = lat["50%"], lat["90%"], lat["99%"]
+                errors = int(lat.get("errors", 0))
+            else:
+                errors, latencies = asyncio.run(drive(url, key, concurrency, seconds))
+                rate = len(latencies) / seconds
+                p50 = statistics.median(latencies)
+                p90, p99 = percentile(latencies, 0.9), percentile(latencies, 0.99)
+            print(
+                f"{label:10} workers {workers}  concurrency {concurrency:3}  "
+                f"{rate:7.0f} routes/s  p50 {p50:7.2f} ms  p90 {p90:7.2f} ms  "
+                f"p99 {p99:7.2f} ms  errors {errors}",
+                flush=True,
+            )
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def worker_pids(server: int) -> list[int]:
@@ -314,13 +392,7 @@ async def drive_count(
 def run_rss(
     label: str, env: dict[str, str], routes: int, every: int, workers: int, concurrency: int
 ) -> None:
-    key = subprocess.run(
-        [sys.executable, "-m", "modelrouter", "keys", "create", "--role", "gateway"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    key = gateway_key(env)
     port = free_port()
     server = start(env, workers, port)
     try:
@@ -375,6 +447,10 @@ def main() -> None:
     )
     parser.add_argument("--rss-every", type=int, default=10_000, help="routes between samples")
     parser.add_argument("--rss-concurrency", type=int, default=16)
+    parser.add_argument(
+        "--servers", nargs="+", choices=SERVERS, default=["uvicorn"], help="taken in turn"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="alternations of the servers")
     args = parser.parse_args()
     shapes = (tuple(args.workers), tuple(args.concurrency))
     with tempfile.TemporaryDirectory() as scratch:
@@ -416,7 +492,15 @@ def main() -> None:
                     **extra,
                     "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / f'bench{suffix}.db'}",
                 }
-                run_backend("sqlite" + suffix, env, args.seconds, *shapes, learn=args.observe)
+                run_backend(
+                    "sqlite" + suffix,
+                    env,
+                    args.seconds,
+                    *shapes,
+                    learn=args.observe,
+                    servers=tuple(args.servers),
+                    rounds=args.rounds,
+                )
             if "postgresql" in args.backends:
                 run_postgres(args.postgres, {**base, **extra}, suffix, args, shapes)
 
@@ -447,7 +531,15 @@ def run_postgres(
 ) -> None:
     with scratch_database(server, "modelrouter_http") as url:
         env = {**base, "MODELROUTER_DATABASE_URL": url}
-        run_backend("postgresql" + suffix, env, args.seconds, *shapes, learn=args.observe)
+        run_backend(
+            "postgresql" + suffix,
+            env,
+            args.seconds,
+            *shapes,
+            learn=args.observe,
+            servers=tuple(args.servers),
+            rounds=args.rounds,
+        )
 
 
 def run_postgres_rss(

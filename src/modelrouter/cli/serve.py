@@ -108,4 +108,6 @@ def serve_command(
         port=port,
         workers=workers,
         log_level="warning",
+        # Access lines are info-level, below the level set: not even formatted.
+        access_log=False,
     )
