@@ -15,6 +15,10 @@ __all__ = ["QueuedSink"]
 
 _log = logging.getLogger(__name__)
 
+# Seconds between looks at an empty queue (see QueuedSink._first): how long
+# an event may wait before its sink takes it.
+POLL_SECONDS = 0.02
+
 
 class QueuedSink:
     """The caller's half of a sink: a bounded queue and a drop counter."""
@@ -58,7 +62,7 @@ class QueuedSink:
         """Up to ``batch_size`` events; waits up to ``timeout`` for the first
         (None: do not wait). Every event taken must be ``_done`` later."""
         try:
-            first = self._queue.get_nowait() if timeout is None else self._queue.get(True, timeout)
+            first = self._first(timeout)
         except queue.Empty:
             return []
         batch: list[Event] = []
@@ -74,6 +78,30 @@ class QueuedSink:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return batch
+
+    def _first(self, timeout: float | None) -> Event | None:
+        """The first item, looked for every ``POLL_SECONDS`` up to ``timeout``.
+        Not a blocking ``get``: that would make every ``publish`` wake this
+        thread, which then takes the interpreter lock from the request that
+        published, once per event; polled, it takes what a poll's worth of
+        requests published in one go."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            if timeout is None or self._stopping.is_set():
+                raise
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise queue.Empty
+            self._stopping.wait(min(POLL_SECONDS, remaining))
+            try:
+                return self._queue.get_nowait()
+            except queue.Empty:
+                if self._stopping.is_set():
+                    raise
+                continue
 
     def _done(self, count: int) -> None:
         for _ in range(count):

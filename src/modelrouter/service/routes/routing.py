@@ -25,7 +25,7 @@ from modelrouter.observability.metrics import failure_result
 from modelrouter.observability.tracing import record_plan, span
 from modelrouter.policy.document import PolicyDocument
 from modelrouter.request.model import RouteRequest
-from modelrouter.router import new_request_id
+from modelrouter.router import Router, new_request_id
 from modelrouter.routing.planner import PlanInputs, decision_id_for
 from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
@@ -57,14 +57,27 @@ def _admits_on_outage(platform: PolicyDocument, tenant: PolicyDocument | None) -
     )
 
 
+Policies = tuple[Router, PolicyDocument | None]
+
+
+def _policies(state: ServiceState, request: RouteRequest) -> Policies:
+    """The router under the platform policy, and the tenant's overlay: looked
+    up once per request, so its plan and its budget check see the same ones."""
+    tenant_policy, _ = state.tenant_policy(request.tenant_id)
+    return state.router(), tenant_policy
+
+
 def _plan(
-    http: Request, request: RouteRequest, reserve: bool, api_key_id: str | None = None
+    http: Request,
+    request: RouteRequest,
+    reserve: bool,
+    api_key_id: str | None = None,
+    policies: Policies | None = None,
 ) -> RoutingPlan:
     """The plan for ``request``; ``api_key_id`` is the caller's key (budgets of
     scope ``key`` count its spend)."""
     state = state_of(http)
-    tenant_policy, _ = state.tenant_policy(request.tenant_id)
-    router_ = state.router()
+    router_, tenant_policy = policies or _policies(state, request)
     stale = state.policy_cache.stale_since
     started = time.perf_counter()
     try:
@@ -109,10 +122,9 @@ def _plan(
     return plan
 
 
-def _holds_budget(http: Request, request: RouteRequest) -> bool:
-    state = state_of(http)
-    tenant_policy, _ = state.tenant_policy(request.tenant_id)
-    return bool(state.router().platform_policy.budgets or (tenant_policy and tenant_policy.budgets))
+def _holds_budget(policies: Policies) -> bool:
+    router_, tenant_policy = policies
+    return bool(router_.platform_policy.budgets or (tenant_policy and tenant_policy.budgets))
 
 
 PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -213,11 +225,12 @@ async def route_for(
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     state.routing[decision_id] = done
     try:
-        if _holds_budget(http, request):
+        policies = _policies(state, request)
+        if _holds_budget(policies):
             # Reserving budget is a database transaction: off the event loop.
-            plan = await run_in_threadpool(_plan, http, request, True, principal.key_id)
+            plan = await run_in_threadpool(_plan, http, request, True, principal.key_id, policies)
         else:
-            plan = _plan(http, request, reserve=True, api_key_id=principal.key_id)
+            plan = _plan(http, request, True, principal.key_id, policies)
         # Remembered before the journal has it: the writer may commit it (and
         # tell the recent plans so) before this coroutine runs again. A retry
         # meanwhile waits on ``state.routing``, so nothing is answered before it
