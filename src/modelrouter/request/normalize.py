@@ -87,9 +87,16 @@ class NormalizedRequest:
         out: dict[str, Any] = {}
         for name in self.__slots__:
             value = getattr(self, name)
-            if isinstance(value, Weights):
-                value = {k: to_jsonable(v) for k, v in value.model_dump().items()}
-            out[name] = to_jsonable(value)
+            kind = type(value)
+            # Most fields are plain already (and this runs for every decision's record).
+            if value is None or kind is str or kind is int or kind is bool:
+                out[name] = value
+            elif kind is tuple and all(type(item) is str for item in value):
+                out[name] = list(value)
+            elif isinstance(value, Weights):
+                out[name] = {k: to_jsonable(v) for k, v in value.model_dump().items()}
+            else:
+                out[name] = to_jsonable(value)
         return out
 
     @classmethod
