@@ -49,7 +49,8 @@ class RecentPlans:
       under the same request id is still told from another body, and answered
       from the store, which holds the plan and its snapshot now.
 
-    A whole plan is some 8 KB, a fingerprint under 300 bytes; so memory stays
+    A whole plan is some 8 KB, a fingerprint (16 bytes of a sha256) about
+    200 bytes with its entry; so memory stays
     flat however many decisions are routed. At most ``limit`` decisions are
     remembered, and at most ``pending_limit`` of them whole (only a database
     that is away for long leaves that many uncommitted: the oldest then keep
@@ -57,13 +58,13 @@ class RecentPlans:
     Oldest first out."""
 
     def __init__(self, limit: int = 50_000, pending_limit: int = 10_000) -> None:
-        self._marks: OrderedDict[str, str] = OrderedDict()  # every decision: its fingerprint
+        self._marks: OrderedDict[str, bytes] = OrderedDict()  # every decision: its fingerprint
         self._plans: OrderedDict[str, RoutingPlan] = OrderedDict()  # not committed yet
         self._limit = limit
         self._pending_limit = min(pending_limit, limit)
         self._lock = threading.Lock()
 
-    def put(self, plan: RoutingPlan, fingerprint: str = "") -> None:
+    def put(self, plan: RoutingPlan, fingerprint: bytes = b"") -> None:
         """Remember a decision routed here (before it is durable: the writer may
         commit it as soon as the journal has it)."""
         decision_id = plan.decision_id
@@ -96,7 +97,7 @@ class RecentPlans:
         with self._lock:
             return self._plans.get(decision_id)
 
-    def entry(self, decision_id: str) -> tuple[RoutingPlan | None, str] | None:
+    def entry(self, decision_id: str) -> tuple[RoutingPlan | None, bytes] | None:
         """(the whole plan, or None once committed; the body's fingerprint), or
         None for a decision not routed here (or long ago)."""
         with self._lock:
