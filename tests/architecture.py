@@ -35,9 +35,10 @@ ENTRY_MODULES = {"__main__": "cli"}
 OUTER_ORDER = ("signals", "observability", "store", "service", "client", "integrations", "cli")
 
 # Third-party packages the core is built on; anything else (a server client, a
-# web framework, an HTTP library) belongs to the outer ring.
+# web framework, an HTTP library) belongs to the outer ring. orjson is an
+# encoder with no I/O: the canonical JSON of plan hashes (encoding.py).
 CORE_THIRD_PARTY = frozenset(
-    {"pydantic", "pydantic_core", "yaml", "genai_prices", "typing_extensions"}
+    {"pydantic", "pydantic_core", "yaml", "genai_prices", "typing_extensions", "orjson"}
 )
 # Standard-library modules that do I/O, run concurrently or reach other processes.
 BANNED_STDLIB = frozenset(
