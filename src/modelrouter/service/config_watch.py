@@ -81,6 +81,8 @@ class ConfigWatcher:
                     while not self._stop.is_set():
                         for _ in connection.notifies(timeout=1.0):
                             self._wake.set()
+                            if self._stop.is_set():
+                                break  # close()'s own notice: stop now, not within a second
             except psycopg.Error as exc:
                 if self._stop.is_set():
                     return
@@ -112,5 +114,7 @@ class ConfigWatcher:
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
+        if self.log.notifies:
+            self.log.nudge()
         for thread in self._threads:
             thread.join(timeout=3)

@@ -14,11 +14,12 @@ indexed integer.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, insert, select, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from modelrouter.errors import StoreUnavailable
 from modelrouter.store.tables import ConfigEvent
@@ -100,6 +101,16 @@ class ConfigLog:
                 f"the database is unavailable: {type(exc.orig).__name__}"
             ) from exc
         return int(seq)
+
+    def nudge(self) -> None:
+        """A notice with no change (PostgreSQL only): every listener wakes and
+        finds nothing new, and one that is stopping stops at once. Best effort:
+        a database that is away leaves the listener to stop within a second."""
+        with contextlib.suppress(SQLAlchemyError), self.engine.begin() as connection:
+            connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANNEL, "payload": ""},
+            )
 
     def latest(self) -> int:
         """The newest change's sequence number (0: none yet)."""
