@@ -20,11 +20,20 @@ def test_the_tree_keeps_its_layers() -> None:
     assert violations(PACKAGE) == []
 
 
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    copy = tmp_path / "modelrouter"
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the tree, checked clean once (the check takes a second or two)."""
+    copy = tmp_path_factory.mktemp("pristine") / "modelrouter"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert violations(copy) == []
+    return copy
+
+
+@pytest.fixture
+def tree(pristine: Path, tmp_path: Path) -> Path:
+    """A test's own copy of the checked clean copy: the same files, so clean too."""
+    copy = tmp_path / "modelrouter"
+    shutil.copytree(pristine, copy)
     return copy
 
 

@@ -17,7 +17,19 @@ from pathlib import Path
 
 import httpx
 
+from modelrouter.store.database import create_engine_for, upgrade
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the database's schema up to date from this process (servers
+    started side by side then find nothing to migrate)."""
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:
@@ -55,12 +67,21 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> Server:
+        """Start the process and return at once (``ready`` waits for it)."""
         command = [sys.executable, "-m", "modelrouter", "serve", "--local-keys"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         log = (self.data_dir / f"server-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
         )
+        return self
+
+    def ready(self, timeout: float = 60) -> Server:
+        """Wait until the launched process answers ``/healthz``."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -72,6 +93,22 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError("the server did not start in time")
+
+    @staticmethod
+    def start_all(servers: list[Server], timeout: float = 60) -> list[Server]:
+        """Start several servers side by side (their start-up is mostly
+        importing, one core each), then wait until every one answers; if one
+        fails to, every one is stopped."""
+        try:
+            for server in servers:
+                server.launch()
+            for server in servers:
+                server.ready(timeout)
+        except BaseException:
+            for server in servers:
+                server.stop()
+            raise
+        return servers
 
     @property
     def gateway_key(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -42,13 +43,16 @@ print(json.dumps({
 
 def test_the_bare_package_routes_without_the_service_extra(tmp_path: Path) -> None:
     env_dir = tmp_path / "bare"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    # No pip of its own (seeding one is seconds of the test): this venv's pip
+    # installs into it (``pip --python``), the same resolution and install.
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     # A copy of the source, so the build leaves nothing in the checkout.
     source = tmp_path / "source"
     _copy_tracked(source)
+    spec = f"{source}[client]"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"{source}[client]"],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", spec],
         check=False,
         capture_output=True,
         text=True,

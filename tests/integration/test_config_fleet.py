@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.server import Server
+from tests.integration.server import Server, upgrade_database
 
 IMPORTED = {
     "models": {
@@ -63,13 +63,17 @@ def _import_then_all_new(servers: list[Server]) -> str:
     return version
 
 
-@pytest.fixture
-def postgres_fleet(tmp_path: Path, postgres_url: str) -> Iterator[list[Server]]:
-    servers = []
-    for name in ("a", "b"):
-        directory = tmp_path / name
-        directory.mkdir()
-        servers.append(Server(directory, postgres_url, workers=2).start())
+@pytest.fixture(scope="module")
+def postgres_fleet(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str
+) -> Iterator[list[Server]]:
+    """Two instances of two workers each, shared by the module's tests (starting
+    four workers is most of their time): each test leaves the platform policy
+    empty again, and what it imports is only ever added to the catalog."""
+    upgrade_database(postgres_url)  # once, before the two start side by side
+    servers = Server.start_all(
+        [Server(tmp_path_factory.mktemp(f"fleet-{name}"), postgres_url, workers=2) for name in "ab"]
+    )
     yield servers
     for server in servers:
         server.stop()
@@ -81,41 +85,45 @@ def test_an_import_reaches_every_worker_of_every_instance_within_a_second(
     second = postgres_fleet[1]
     budget = {"budgets": [{"period": "day", "limit_usd": "50"}]}
     assert _admin(second, "PUT", "/v1/platform/policy", json=budget).status_code == 200
-    time.sleep(1.0)
-    before = _fresh(
-        second,
-        "POST",
-        "/v1/route",
-        json={
-            "model": "gpt-4o-mini",
-            "input_tokens": 1000,
-            "max_output_tokens": 100,
-            "tenant_id": "acme",
-        },
-    ).json()
-    version = _import_then_all_new(postgres_fleet)
+    try:
+        time.sleep(1.0)
+        before = _fresh(
+            second,
+            "POST",
+            "/v1/route",
+            json={
+                "model": "gpt-4o-mini",
+                "input_tokens": 1000,
+                "max_output_tokens": 100,
+                "tenant_id": "acme",
+            },
+        ).json()
+        version = _import_then_all_new(postgres_fleet)
 
-    # A decision routed before the import settles at its own catalog's prices.
-    settled = _fresh(
-        second,
-        "POST",
-        f"/v1/decisions/{before['decision_id']}/outcome",
-        json={"usage": {"input_tokens": 1000, "output_tokens": 80}},
-    )
-    assert settled.status_code == 200, settled.text
-    cost = settled.json()["actual_cost"]
-    assert cost["catalog_version"] == before["catalog_version"] != version
-    assert Decimal(cost["total_usd"]) > 0
-    # Its reservation was released as it settled: the money held is the money spent.
-    spend = _admin(second, "GET", "/v1/tenants/acme/spend").json()["budgets"][0]
-    assert Decimal(spend["spent_usd"]) == Decimal(cost["total_usd"])
-    assert Decimal(spend["reserved_usd"]) == 0
+        # A decision routed before the import settles at its own catalog's prices.
+        settled = _fresh(
+            second,
+            "POST",
+            f"/v1/decisions/{before['decision_id']}/outcome",
+            json={"usage": {"input_tokens": 1000, "output_tokens": 80}},
+        )
+        assert settled.status_code == 200, settled.text
+        cost = settled.json()["actual_cost"]
+        assert cost["catalog_version"] == before["catalog_version"] != version
+        assert Decimal(cost["total_usd"]) > 0
+        # Its reservation was released as it settled: the money held is the money spent.
+        spend = _admin(second, "GET", "/v1/tenants/acme/spend").json()["budgets"][0]
+        assert Decimal(spend["spent_usd"]) == Decimal(cost["total_usd"])
+        assert Decimal(spend["reserved_usd"]) == 0
 
-    # A restart comes back on the newest stored version.
-    second.stop()
-    second.start()
-    body = {"model": "fleet-model", "input_tokens": 100, "max_output_tokens": 10}
-    assert set(_versions([second], body, 10)) == {version}
+        # A restart comes back on the newest stored version.
+        second.stop()
+        second.start()
+        body = {"model": "fleet-model", "input_tokens": 100, "max_output_tokens": 10}
+        assert set(_versions([second], body, 10)) == {version}
+    finally:
+        # The session's PostgreSQL database is shared with later tests.
+        _admin(second, "PUT", "/v1/platform/policy", json={})
 
 
 def test_a_platform_deny_reaches_every_worker_within_a_second(

@@ -42,25 +42,28 @@ def test_kill_9_under_load_loses_no_acknowledged_decision(
         connection.execute(text("DELETE FROM inference_requests"))
     engine.dispose()
     acknowledged: list[str] = []
-    for run in range(RUNS):
-        server = Server(tmp_path, url).start()
-        load = Load()
-        clients = threading.Thread(
-            target=hammer,
-            args=(server, load),
-            kwargs={"prefix": f"run{run}", "threads": 8, "seconds": 20},
-        )
-        clients.start()
-        while len(load.acknowledged) < 150 and clients.is_alive():
-            time.sleep(0.01)
-        server.kill()  # mid-load: requests are in flight and batches unwritten
-        load.stop.set()
-        clients.join()
-        assert load.acknowledged, load.statuses
-        acknowledged += load.acknowledged
-        # The restart replays the journal before it serves.
-        restarted = Server(tmp_path, url).start()
-        restarted.stop()
+    server = Server(tmp_path, url).start()
+    try:
+        for run in range(RUNS):
+            load = Load()
+            clients = threading.Thread(
+                target=hammer,
+                args=(server, load),
+                kwargs={"prefix": f"run{run}", "threads": 8, "seconds": 20},
+            )
+            clients.start()
+            while len(load.acknowledged) < 150 and clients.is_alive():
+                time.sleep(0.01)
+            server.kill()  # mid-load: requests are in flight and batches unwritten
+            load.stop.set()
+            clients.join()
+            assert load.acknowledged, load.statuses
+            acknowledged += load.acknowledged
+            # The restart replays the journal before it serves; it then takes the
+            # next run's load (and is killed in turn), or after the last run stops.
+            server = Server(tmp_path, url).start()
+    finally:
+        server.stop()
     ids, rows = _stored(url)
     missing = set(acknowledged) - ids
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged decisions lost"

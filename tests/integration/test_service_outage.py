@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,13 @@ from tests.integration.proxy import CuttableProxy
 from tests.integration.server import Load, Server, hammer
 
 OUTAGE_SECONDS = 20
+
+
+def _until(condition: Callable[[], bool], failure: str, within: float = 15) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
 
 
 def test_routing_rides_out_a_database_outage(
@@ -31,21 +39,33 @@ def test_routing_rides_out_a_database_outage(
         connection.execute(text("DELETE FROM tenants"))
         connection.execute(text("DELETE FROM platform_policies"))
     server = Server(tmp_path, url).start()
+    load = Load()
     try:
-        load = Load()
+        # Every tenant's policy and the key have been read before the cut.
+        headers = {"Authorization": f"Bearer {server.gateway_key}"}
+        for tenant in range(3):
+            body = {"model": "gpt-4o-mini", "input_tokens": 100, "max_output_tokens": 50}
+            body["tenant_id"] = f"tenant-{tenant}"
+            primed = httpx.post(f"{server.base}/v1/route", json=body, headers=headers, timeout=10)
+            assert primed.status_code == 200, primed.text
+            load.acknowledged.append(primed.json()["decision_id"])
         clients = threading.Thread(
             target=hammer,
             args=(server, load),
-            kwargs={"prefix": "outage", "threads": 4, "seconds": OUTAGE_SECONDS + 10},
+            kwargs={"prefix": "outage", "threads": 4, "seconds": OUTAGE_SECONDS + 30},
         )
         clients.start()
-        time.sleep(3)  # every tenant's policy and the key have been read
+        _until(lambda: load.statuses[200] >= 50, "the load did not get going")
         proxy.cut()
         cut_at = time.monotonic()
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - cut_at)))
         degraded = httpx.get(f"{server.base}/readyz", timeout=10).json()
         proxy.restore()
+        # Routing goes on once the link is back: then the load stops.
+        back = load.statuses[200]
+        _until(lambda: load.statuses[200] >= back + 200, "no routes answered after the restore")
+        load.stop.set()
         clients.join()
         assert load.statuses[500] == 0, load.statuses
         total = sum(load.statuses.values())
@@ -72,5 +92,6 @@ def test_routing_rides_out_a_database_outage(
         assert httpx.get(f"{server.base}/readyz", timeout=10).json()["status"] == "ready"
         print(f"outage of {OUTAGE_SECONDS} s: answers {dict(load.statuses)}")
     finally:
+        load.stop.set()  # the clients end with the test, whatever failed
         server.stop()
         engine.dispose()

@@ -22,7 +22,7 @@ from modelrouter.policy.document import Budget
 from modelrouter.signals.redis_budgets import RedisBudgetStore
 from tests import signals_race
 from tests.integration.conftest import REDIS_URL
-from tests.integration.server import ROOT, Server
+from tests.integration.server import ROOT, Server, upgrade_database
 
 
 @pytest.fixture
@@ -79,11 +79,13 @@ def test_three_processes_on_the_redis_ledger_never_pass_the_budget(
 @pytest.fixture
 def fleet(tmp_path: Path, postgres_url: str, prefix: str) -> Iterator[tuple[Server, Server]]:
     env = {"MODELROUTER_REDIS_URL": REDIS_URL, "MODELROUTER_REDIS_PREFIX": prefix}
+    upgrade_database(postgres_url)  # once, before the two start side by side
     servers = []
     for name in ("a", "b"):
         directory = tmp_path / name
         directory.mkdir()
-        servers.append(Server(directory, postgres_url, env=env).start())
+        servers.append(Server(directory, postgres_url, env=env))
+    Server.start_all(servers)
     yield servers[0], servers[1]
     for server in servers:
         server.stop()
