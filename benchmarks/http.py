@@ -492,17 +492,27 @@ def main() -> None:
                     **extra,
                     "MODELROUTER_DATABASE_URL": f"sqlite:///{folder / f'bench{suffix}.db'}",
                 }
-                run_backend(
-                    "sqlite" + suffix,
-                    env,
-                    args.seconds,
-                    *shapes,
-                    learn=args.observe,
-                    servers=tuple(args.servers),
-                    rounds=args.rounds,
-                )
+                run_for(args, "sqlite" + suffix, env, shapes)
             if "postgresql" in args.backends:
                 run_postgres(args.postgres, {**base, **extra}, suffix, args, shapes)
+
+
+def run_for(
+    args: argparse.Namespace,
+    label: str,
+    env: dict[str, str],
+    shapes: tuple[tuple[int, ...], tuple[int, ...]],
+) -> None:
+    """``run_backend`` with the command line's options."""
+    run_backend(
+        label,
+        env,
+        args.seconds,
+        *shapes,
+        learn=args.observe,
+        servers=tuple(args.servers),
+        rounds=args.rounds,
+    )
 
 
 @contextlib.contextmanager
@@ -531,15 +541,7 @@ def run_postgres(
 ) -> None:
     with scratch_database(server, "modelrouter_http") as url:
         env = {**base, "MODELROUTER_DATABASE_URL": url}
-        run_backend(
-            "postgresql" + suffix,
-            env,
-            args.seconds,
-            *shapes,
-            learn=args.observe,
-            servers=tuple(args.servers),
-            rounds=args.rounds,
-        )
+        run_for(args, "postgresql" + suffix, env, shapes)
 
 
 def run_postgres_rss(

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelrouter import __version__
 from modelrouter.catalog.index import Catalog
@@ -31,6 +31,7 @@ from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.fast_route import FastRoute
 from modelrouter.service.refresh import PriceRefresh
+from modelrouter.service.replay_body import replaying
 from modelrouter.service.routes import (
     attempts,
     catalog,
@@ -118,17 +119,7 @@ class BodyLimit:
                 send, 413, "body_too_large", f"the body is larger than {self.limit} bytes"
             )
             return
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # the disconnect, when the client leaves
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     @staticmethod
     async def _refuse(send: Send, status: int, code: str, message: str) -> None:

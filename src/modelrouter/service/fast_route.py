@@ -26,10 +26,11 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelrouter.request.model import RouteRequest
 from modelrouter.service.auth import state_of
+from modelrouter.service.replay_body import replaying
 from modelrouter.service.routes.routing import route_for
 from modelrouter.store.keys import Principal
 
@@ -103,18 +104,9 @@ class FastRoute(BaseRoute):
         return principal, parsed, _INCLUDE[scope.get("query_string", b"")]
 
     async def _decline(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         scope[_DECLINED] = True
         router: ASGIApp = scope["router"]  # set by the router that matched this route
-        await router(scope, replay, send)
+        await router(scope, replaying(body, receive), send)
 
 
 async def _read(receive: Receive) -> bytes:
