@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from modelrouter.service.state import ServiceState
 from modelrouter.store.keys import MISS, Principal, Role
 
-__all__ = ["authenticate", "can_see_tenant", "require"]
+__all__ = ["authenticate", "bearer_token", "can_see_tenant", "require"]
 
 
 def state_of(request: Request) -> ServiceState:
@@ -16,19 +16,26 @@ def state_of(request: Request) -> ServiceState:
     return state
 
 
+def bearer_token(request: Request) -> str | None:
+    """The key an ``Authorization: Bearer <key>`` header presents, or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 async def authenticate(request: Request) -> Principal:
     # async: a key seen lately (or an id seen to be unknown) is answered from
     # memory; a sync dependency would cost a thread hop on every request. Only
     # what needs the database goes to the thread pool, off the event loop.
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    presented = bearer_token(request)
+    if presented is None:
         raise HTTPException(
             401,
             "an API key is required: Authorization: Bearer mr_...",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    keys, presented = state_of(request).keys, token.strip()
+    keys = state_of(request).keys
     cached = keys.verify_cached(presented)
     principal = await run_in_threadpool(keys.verify, presented) if cached is MISS else cached
     if principal is None:

@@ -29,9 +29,9 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelrouter.request.model import RouteRequest
-from modelrouter.service.auth import state_of
+from modelrouter.service.auth import bearer_token, state_of
 from modelrouter.service.replay_body import replaying
-from modelrouter.service.routes.routing import route_for
+from modelrouter.service.routes.routing import ROUTING_ROLES, route_for
 from modelrouter.store.keys import Principal
 
 __all__ = ["PATH", "FastRoute"]
@@ -40,7 +40,6 @@ PATH = "/v1/route"
 # Set on a request this route handed on, so the router passes it by.
 _DECLINED = "modelrouter.fast_route.declined"
 _INCLUDE: dict[bytes, str | None] = {b"": None, b"include=snapshot": "snapshot"}
-_ROLES = frozenset({"admin", "gateway", "tenant"})
 
 
 class FastRoute(BaseRoute):
@@ -64,8 +63,8 @@ class FastRoute(BaseRoute):
         raise NoMatchFound(name, path_params)  # it has no name of its own
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read(receive)
         request = Request(scope, receive)
+        body = await request.body()  # ``BodyLimit`` has bounded it and read it whole
         taken = self._take(scope, request, body)
         if taken is None:
             await self._decline(scope, receive, send, body)
@@ -80,16 +79,14 @@ class FastRoute(BaseRoute):
     ) -> tuple[Principal, RouteRequest, str | None] | None:
         """What the declared route would be called with, or None when only it
         can tell what to answer."""
-        if scope.get("query_string", b"") not in _INCLUDE:
+        query = scope.get("query_string", b"")
+        if query not in _INCLUDE or request.headers.get("content-type") != "application/json":
             return None
-        headers = request.headers
-        if headers.get("content-type") != "application/json":
+        token = bearer_token(request)
+        if token is None:
             return None
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        principal = state_of(request).keys.verify_cached(token.strip())
-        if not isinstance(principal, Principal) or principal.role not in _ROLES:
+        principal = state_of(request).keys.verify_cached(token)
+        if not isinstance(principal, Principal) or principal.role not in ROUTING_ROLES:
             return None
         try:
             value = json.loads(body)
@@ -101,22 +98,9 @@ class FastRoute(BaseRoute):
             parsed = RouteRequest.model_validate(value)
         except ValidationError:
             return None
-        return principal, parsed, _INCLUDE[scope.get("query_string", b"")]
+        return principal, parsed, _INCLUDE[query]
 
     async def _decline(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         scope[_DECLINED] = True
         router: ASGIApp = scope["router"]  # set by the router that matched this route
         await router(scope, replaying(body, receive), send)
-
-
-async def _read(receive: Receive) -> bytes:
-    """The whole body (``BodyLimit`` has bounded it and put it in one message)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

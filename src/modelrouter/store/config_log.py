@@ -18,7 +18,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from modelrouter.errors import StoreUnavailable
@@ -27,6 +27,13 @@ from modelrouter.store.tables import ConfigEvent
 __all__ = ["CHANNEL", "ConfigEntry", "ConfigLog"]
 
 CHANNEL = "modelrouter_config"
+
+
+def _notify(connection: Connection, payload: str) -> None:
+    """A notice on the channel every worker listens to, sent with the transaction."""
+    connection.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +99,7 @@ class ConfigLog:
                     .returning(ConfigEvent.seq)
                 ).scalar_one()
                 if self.notifies:
-                    connection.execute(
-                        text("SELECT pg_notify(:channel, :payload)"),
-                        {"channel": CHANNEL, "payload": str(seq)},
-                    )
+                    _notify(connection, str(seq))
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(
                 f"the database is unavailable: {type(exc.orig).__name__}"
@@ -107,10 +111,7 @@ class ConfigLog:
         finds nothing new, and one that is stopping stops at once. Best effort:
         a database that is away leaves the listener to stop within a second."""
         with contextlib.suppress(SQLAlchemyError), self.engine.begin() as connection:
-            connection.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": CHANNEL, "payload": ""},
-            )
+            _notify(connection, "")
 
     def latest(self) -> int:
         """The newest change's sequence number (0: none yet)."""

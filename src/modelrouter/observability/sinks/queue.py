@@ -101,7 +101,6 @@ class QueuedSink:
             except queue.Empty:
                 if self._stopping.is_set():
                     raise
-                continue
 
     def _done(self, count: int) -> None:
         for _ in range(count):

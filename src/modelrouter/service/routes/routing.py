@@ -31,7 +31,7 @@ from modelrouter.service.auth import authenticate, require, state_of
 from modelrouter.service.errors import ERROR_RESPONSES, error_response, json_response
 from modelrouter.service.routes.decisions import not_stored_yet
 from modelrouter.service.state import ServiceState
-from modelrouter.store.keys import Principal
+from modelrouter.store.keys import Principal, Role
 from modelrouter.types import RoutingPlan
 
 router = APIRouter(tags=["routing"])
@@ -42,8 +42,12 @@ ROUTE_RESPONSES = {
 }
 
 
+# The roles whose keys may route (and estimate).
+ROUTING_ROLES: tuple[Role, ...] = ("admin", "gateway", "tenant")
+
+
 def _scoped(principal: Principal, request: RouteRequest) -> RouteRequest:
-    require(principal, "admin", "gateway", "tenant")
+    require(principal, *ROUTING_ROLES)
     if principal.role != "tenant":
         return request
     if request.tenant_id not in (None, principal.tenant_id):
