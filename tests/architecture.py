@@ -3,7 +3,7 @@ run it on a copy of the tree with violations planted in it.
 
 Every module is classified by the folder it sits in, never by its file name:
 
-    core     modelrouter/{errors,money,types,encoding,bounds}.py and the packages
+    core     modelrouter/{errors,money,types,encoding,bounds,frozen}.py and the packages
              catalog/, routing/, pricing/, policy/, request/, feedback/
     facade   modelrouter/{__init__,router}.py: the library's front door
     (``modelrouter/__main__.py`` starts the CLI and counts as cli/)
@@ -25,7 +25,7 @@ from pathlib import Path
 
 PACKAGE = "modelrouter"
 
-CORE_MODULES = frozenset({"errors", "money", "types", "encoding", "bounds"})
+CORE_MODULES = frozenset({"errors", "money", "types", "encoding", "bounds", "frozen"})
 CORE_PACKAGES = frozenset({"catalog", "routing", "pricing", "policy", "request", "feedback"})
 FACADE_MODULES = frozenset({"__init__", "router"})
 # ``python -m modelrouter`` starts the CLI: it belongs to the CLI's layer.

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from modelrouter.catalog.model import Endpoint
 from modelrouter.encoding import json_hash
 from modelrouter.errors import InvalidInputError
+from modelrouter.frozen import quick_init
 from modelrouter.money import exact_str, parse_decimal
 
 __all__ = [
@@ -95,6 +96,7 @@ class RejectionCode(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rejection:
     deployment: str
@@ -136,6 +138,7 @@ class Rejection:
 _REJECTION_OPTIONAL = ("need", "have", "via", "rule", "error_class", "resets_at")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CostEstimate:
     """Before inference: the expected cost, and the most the request can cost."""
@@ -172,6 +175,7 @@ class CostEstimate:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Candidate:
     deployment: str
@@ -365,6 +369,7 @@ class RecordedInputs(Protocol):
 SNAPSHOT_FORMAT = "modelrouter.snapshot/v1"
 
 
+@quick_init
 @dataclass(frozen=True, eq=False)
 class RoutingPlan:
     """The decision: serve with ``primary``, fall back through ``fallbacks`` in order.

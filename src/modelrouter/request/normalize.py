@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from modelrouter.catalog.model import Feature
 from modelrouter.encoding import to_jsonable
+from modelrouter.frozen import quick_init
 from modelrouter.policy.effective import EffectiveList, EffectivePolicy
 from modelrouter.request.model import RouteRequest, price_context
 from modelrouter.request.tokens import estimate_tokens, messages_digest
@@ -22,6 +23,7 @@ from modelrouter.types import PERCENTILES, Percentile, Strategy, Weights
 __all__ = ["DEFAULT_EXPECTED_OUTPUT_TOKENS", "NormalizedRequest", "normalize"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NormalizedRequest:
     model: str

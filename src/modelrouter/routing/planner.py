@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Alias, Deployment
 from modelrouter.errors import CatalogVersionError, NoRouteError, UnknownPriceError
+from modelrouter.frozen import quick_init
 from modelrouter.policy.budgets import BudgetContext
 from modelrouter.policy.document import DEFAULT_MAX_FALLBACKS
 from modelrouter.policy.effective import EffectiveList, EffectivePolicy, PolicyStack
@@ -65,6 +66,7 @@ class _Hop(Protocol):
 H = TypeVar("H", bound=_Hop)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PlanInputs:
     """Everything a plan is a function of. In a snapshot, ``signals`` holds
@@ -530,7 +532,8 @@ def _assemble(
     kept = chain[: 1 + limit]
     chains = _error_chains(alias, regroup, limit) if alias is not None else ()
 
-    notes[:0] = [f"translated: {note}" for note in request.translation]
+    if request.translation:
+        notes[:0] = [f"translated: {note}" for note in request.translation]
     if budget is not None:
         notes += budget.notes
     if inputs.policy_stale_since is not None:
@@ -562,14 +565,16 @@ def _assemble(
         model=request.model,
         strategy=strategy.value,
         primary=_candidate(kept[0]),
-        fallbacks=tuple(_candidate(s) for s in kept[1:]),
+        fallbacks=tuple([_candidate(s) for s in kept[1:]]),
         rejected=tuple(rejected),
         catalog_version=catalog.version,
         policy_version=inputs.policy.version,
         timestamp=request.timestamp,
         price_context=tuple(sorted(request.price_context().items())),
         notes=tuple(notes),
-        chains=tuple((cls, tuple(_candidate(s) for s in c)) for cls, c in chains),
+        chains=tuple([(cls, tuple([_candidate(s) for s in c])) for cls, c in chains])
+        if chains
+        else (),
         reserved_usd=_reservation([*kept, *(s for _, c in chains for s in c)], budget)
         if budget is not None
         else None,
