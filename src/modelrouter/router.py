@@ -186,11 +186,14 @@ class Router:
         )
         policy = self._stack(tenant_policy)
         stale_since = None if policy_stale_since is None else policy_stale_since.isoformat()
-        inputs = PlanInputs(normalized, self.catalog, policy, signals or {}, None, "", stale_since)
         # Headroom is spent only by plans that will be sent, never by estimates.
         live = signals is None
         for _ in range(RESERVE_ATTEMPTS):
-            if live:
+            if signals is not None:  # handed in: one pass
+                inputs = PlanInputs(
+                    normalized, self.catalog, policy, signals, None, "", stale_since
+                )
+            else:
                 view = self.signals.view(self.catalog, now)
                 inputs = PlanInputs(
                     normalized,

@@ -30,7 +30,7 @@ result carries its snapshot's inputs, like ``Planned.recorded``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -104,6 +104,7 @@ class _Entry:
         "fits_total",
         "id",
         "latencies",
+        "limited",
         "max_output",
         "no_price",
         "position",
@@ -132,6 +133,8 @@ class _Entry:
         self.via = via
         self.window = d.context_window
         self.max_output = d.max_output_tokens
+        # A live view may hold signals for it though nothing was observed yet.
+        self.limited = d.rpm is not None or d.tpm is not None
         # The most input + max output tokens, and max output tokens, that pass
         # the token checks (-1: none; an unknown window passes with allow_unknown).
         allow_unknown = table is not None and table.allow_unknown
@@ -251,6 +254,7 @@ class _Cand:
 
     __slots__ = (
         "_estimate",
+        "deployment",
         "entry",
         "expected",
         "headroom",
@@ -274,6 +278,8 @@ class _Cand:
         latency_ms: Decimal | None = None,
     ) -> None:
         self.entry = entry
+        # Read often (diversifying, the plan's candidates): an attribute, not a property.
+        self.deployment: Deployment = entry.deployment
         self.request = request
         self.expected = expected  # None: priced by the Decimal path (``_estimate``)
         self.worst = worst
@@ -283,10 +289,6 @@ class _Cand:
         self.latency_ms = latency_ms
         self.headroom: Decimal | None = None
         self.meets_cutoffs = True
-
-    @property
-    def deployment(self) -> Deployment:
-        return self.entry.deployment
 
     @property
     def via(self) -> str:
@@ -302,13 +304,14 @@ class _Cand:
         if found is None:
             assert self.expected is not None
             request = self.request
-            found = self._estimate = CostEstimate(
-                input_tokens=request.input_tokens,
-                expected_output_tokens=request.expected_output_tokens,
-                max_output_tokens=self.worst_output,
-                expected_usd=usd(self.expected),
-                worst_case_usd=None if self.worst is None else usd(self.worst),
-                price_rule=self.rule,
+            worst = self.worst
+            found = self._estimate = CostEstimate(  # (positional: the field order)
+                request.input_tokens,
+                request.expected_output_tokens,
+                self.worst_output,
+                usd(self.expected),
+                None if worst is None else usd(worst),
+                self.rule,
             )
         return found
 
@@ -433,7 +436,7 @@ def _order(
     count = len(candidates)
     if count == 0 or (count == 1 and strategy is not Strategy.BALANCED):
         return candidates  # (balanced computes its key even for one: it may raise)
-    exact = all(c.expected is not None for c in candidates)
+    exact = None not in [c.expected for c in candidates]
 
     def costs() -> list[Any]:
         if exact:
@@ -591,6 +594,9 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
     prior_samples = effective.latency_prior_samples
     cutoffs = request.max_latency_ms is not None or request.min_output_tokens_per_s is not None
     signals: Mapping[str, DeploymentSignals] = inputs.signals
+    # A live view names the deployments it may hold signals for (``LiveView``):
+    # most candidates are not among them, and need no call to ``get``.
+    observed: Container[str] | None = getattr(signals, "observed", None)
     read: dict[str, DeploymentSignals] = {}
 
     needs: list[Need] = []
@@ -634,7 +640,9 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
         admissible: list[_Cand] = []
         for e in entries:
             d = e.deployment
-            signal = signals.get(e.id)
+            signal = (
+                signals.get(e.id) if observed is None or e.limited or e.id in observed else None
+            )
             if signal is not None:
                 read[e.id] = signal
             else:
@@ -750,7 +758,7 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
         if read and any(c.entry.id in read for c in admissible):
             return None
         column_key = (
-            tuple(c.entry for c in admissible),
+            tuple([c.entry for c in admissible]),
             expected_output,
             weights.latency,
             weights.quality,

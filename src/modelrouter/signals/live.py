@@ -12,7 +12,7 @@ state in the background.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -132,7 +132,12 @@ class SignalStore(Protocol):
 
 class LiveView(Mapping[str, DeploymentSignals]):
     """The planner's ``signals``: computed per deployment when it is read, so a
-    request pays only for its own candidates."""
+    request pays only for its own candidates.
+
+    ``observed`` holds the deployments something was observed for: one outside
+    it, without an rpm or tpm limit, has no signals (``get`` answers None), so
+    the planner need not ask. It is read without the store's lock, as
+    ``LocalSignals.signals`` reads it."""
 
     def __init__(
         self,
@@ -145,6 +150,7 @@ class LiveView(Mapping[str, DeploymentSignals]):
         self._store = store
         self._catalog = catalog
         self._now_ms = now_ms
+        self.observed: Container[str] = store.observed
         self.age_ms = age_ms
         self.stale = stale
 
@@ -195,6 +201,11 @@ class LocalSignals:
         self.rules = CircuitRules.of(health)
         self.probe_share = health.half_open_share
         self.half_life_ms = int(health.latency_half_life_seconds * 1000)
+
+    @property
+    def observed(self) -> Container[str]:
+        """The deployments with anything observed (``LiveView.observed``)."""
+        return self._states.keys()
 
     def known(self) -> list[str]:
         with self._lock:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from modelrouter.catalog.index import Catalog
 from modelrouter.encoding import canonical_bytes
 from modelrouter.errors import ModelRouterError
+from modelrouter.feedback.classify import ErrorClass as C
 from modelrouter.policy.budgets import window_for
 from modelrouter.policy.document import parse_policy
 from modelrouter.policy.effective import PolicyStack
@@ -29,6 +30,7 @@ from modelrouter.routing.compiled import CompiledTable, CompiledTables, route_pl
 from modelrouter.routing.planner import PlanInputs, plan
 from modelrouter.signals.budgets import MemoryBudgetStore
 from modelrouter.signals.learner import OutputLearner
+from modelrouter.signals.live import Observation
 from modelrouter.types import DeploymentSignals
 from tests.conftest import FIXED_NOW
 from tests.property import test_codec_properties as codec
@@ -214,6 +216,39 @@ def test_compiled_plans_are_the_planners_byte_for_byte(scenario: dict[str, Any])
         expected = outcome(oracle, request, **options)
         event("planned" if isinstance(expected[1], str) and expected[1] else expected[0])
         assert outcome(compiled, request, **options) == expected
+
+
+OBSERVATIONS = st.builds(
+    lambda error, ttft, speed: (error, ttft, speed),
+    st.none() | st.sampled_from([C.RATE_LIMITED, C.SERVER_ERROR, C.TIMEOUT]),
+    st.none() | st.floats(min_value=50, max_value=3000),
+    st.none() | st.floats(min_value=1, max_value=500),
+)
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_compiled_plans_match_on_live_signals(
+    scenario: dict[str, Any], data: st.DataObject
+) -> None:
+    """Live views (``LiveView``), with some deployments observed: the table
+    asks the view only for those observed or rate-limited, and plans the same."""
+    catalog = Catalog.from_layers([("generated", scenario["document"])])
+    ids = sorted(catalog.deployments)
+    observed = data.draw(
+        st.dictionaries(st.sampled_from(ids), st.lists(OBSERVATIONS, min_size=1, max_size=4))
+    )
+    routers = [Router(catalog, clock=lambda: FIXED_NOW, compiled=flag) for flag in (False, True)]
+    at_ms = int(FIXED_NOW.timestamp() * 1000)
+    for router in routers:
+        for deployment, said in observed.items():
+            for step, (error, ttft, speed) in enumerate(said):
+                router.signals.observe(
+                    Observation(deployment, at_ms - 1000 + step, error, None, ttft, speed)
+                )
+    for request in scenario["requests"]:
+        expected, got = (outcome(router, request) for router in routers)
+        assert got == expected
 
 
 # -- the codec tests' cases: the small catalog, budgets, tenants, learned lengths ------
