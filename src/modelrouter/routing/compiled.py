@@ -464,6 +464,8 @@ def _order(
     else:
         full = [(c.entry.tier, key) for c, key in zip(candidates, keys, strict=True)]
     order = sorted(range(count), key=full.__getitem__)
+    if len(set(full)) == count:  # no ties (the common case): nothing to draw
+        return [candidates[i] for i in order]
     out: list[_Cand] = []
     start = 0
     while start < count:
