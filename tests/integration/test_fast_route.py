@@ -78,8 +78,7 @@ def apps(
     # not seen yet is the declared route's to look up).
     for header in keys.values():
         assert state.keys.verify(header["Authorization"].removeprefix("Bearer ")) is not None
-    plain = create_app(state)
-    plain.router.routes[:] = [r for r in plain.router.routes if not isinstance(r, FastRoute)]
+    plain = create_app(state, fast_route=False)
     with TestClient(plain) as oracle, TestClient(create_app(state)) as fast:
         yield oracle, fast
 

@@ -220,10 +220,14 @@ def _live_stores(engine: Any, settings: Settings) -> tuple[SignalStore, BudgetSt
     return signals, SqlBudgetStore(engine)
 
 
-def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
+def create_app(
+    state: ServiceState | None = None, *, fast_route: bool = True, **options: Any
+) -> FastAPI:
     """The service. Without ``state`` it is built at start-up from the
     environment (``MODELROUTER_DATABASE_URL``, ``MODELROUTER_DATA_DIR``,
-    ``MODELROUTER_NATS_URL``, ``OTEL_*``)."""
+    ``MODELROUTER_NATS_URL``, ``OTEL_*``). ``fast_route=False`` leaves every
+    ``POST /v1/route`` to the declared route (``service.fast_route``: the
+    tests compare the two)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -250,14 +254,16 @@ def create_app(state: ServiceState | None = None, **options: Any) -> FastAPI:
     modules = (routing, attempts, decisions, signals, policies, keys, catalog, runtime, health)
     for module in modules:
         app.include_router(module.router)
-    # Ahead of the declared POST /v1/route, for the requests it can answer alone.
-    app.router.routes.insert(0, FastRoute())
     limit = (
         state.max_body_bytes
         if state
         else int(os.environ.get("MODELROUTER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
     )
     timeout = float(os.environ.get("MODELROUTER_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS))
+    if fast_route:
+        # Innermost: inside the gate and the body limit, ahead of FastAPI's
+        # exception middleware and router, for the requests it answers alone.
+        app.add_middleware(FastRoute, handlers=app.exception_handlers)
     app.add_middleware(BodyLimit, limit=limit, timeout=timeout)
     # Added last, so outermost: a request beyond the limit is refused before
     # its body is read (service/admission.py).

@@ -3,29 +3,35 @@ FastAPI's per-request machinery.
 
 A well-formed route request with a key known to this worker costs FastAPI
 about as much again as routing it: solving the endpoint's dependencies (the
-key, the body, the query), and the layers of wrappers around the endpoint.
-This route sits in front of the declared one (``routes.routing.route``) and
-answers exactly the requests it can answer exactly as the declared route
-would: a JSON body that parses and validates as a ``RouteRequest``, a bearer
-key this worker has verified lately, and at most ``include=snapshot``. It
-parses and validates them as FastAPI does (``json.loads``, then the model's
-validation in Python mode) and calls the same handler, ``route_for``; what it
-raises is answered by the same exception handlers.
+key, the body, the query), and the layers around the endpoint (the exception
+middleware, the router, the route's own wrappers). This middleware sits
+innermost, inside the service's admission gate and body limit, and answers
+exactly the requests it can answer exactly as the declared route
+(``routes.routing.route``) would: a JSON body that parses and validates as a
+``RouteRequest``, a bearer key this worker has verified lately, and at most
+``include=snapshot``. It parses and validates them as FastAPI does
+(``json.loads``, then the model's validation in Python mode) and calls the
+same handler, ``route_for``; what that raises is answered by the app's own
+exception handlers, looked up as Starlette's exception middleware looks them
+up (anything without one goes on up, to the server-error middleware's 500).
 
 Every other request (an error to explain, a key only the database can
-answer, another content type or query) goes, body and all, to the declared
-route, so error answers are FastAPI's own, and the OpenAPI document still
-describes the declared route alone.
+answer, another content type or query) goes, body and all, to the app, so
+error answers are FastAPI's own, and the OpenAPI document still describes
+the declared route alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelrouter.request.model import RouteRequest
@@ -37,41 +43,58 @@ from modelrouter.store.keys import Principal
 __all__ = ["PATH", "FastRoute"]
 
 PATH = "/v1/route"
-# Set on a request this route handed on, so the router passes it by.
-_DECLINED = "modelrouter.fast_route.declined"
 _INCLUDE: dict[bytes, str | None] = {b"": None, b"include=snapshot": "snapshot"}
 
+Handler = Callable[[Request, Exception], Any]
 
-class FastRoute(BaseRoute):
-    """Put first in the app's routes: ``app.router.routes.insert(0, FastRoute())``."""
 
-    def __init__(self) -> None:
-        self.path = PATH
-        self.include_in_schema = False
+class FastRoute:
+    """``app.add_middleware(FastRoute, handlers=app.exception_handlers)``,
+    before any other middleware (so innermost). ``handlers`` is the app's
+    own mapping, read when an exception is raised: handlers added later count."""
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"] == PATH
-            and not scope.get(_DECLINED)
-        ):
-            return Match.FULL, {}
-        return Match.NONE, {}
+    def __init__(self, app: ASGIApp, handlers: Mapping[Any, Handler]) -> None:
+        self.app = app
+        self.handlers = handlers
 
-    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
-        raise NoMatchFound(name, path_params)  # it has no name of its own
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
         request = Request(scope, receive)
         body = await request.body()  # ``BodyLimit`` has bounded it and read it whole
         taken = self._take(scope, request, body)
         if taken is None:
-            await self._decline(scope, receive, send, body)
+            await self.app(scope, replaying(body, receive), send)
             return
         principal, parsed, include = taken
-        response = await route_for(request, principal, parsed, include)
+        try:
+            response = await route_for(request, principal, parsed, include)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            if is_async_callable(handler):
+                response = await handler(request, exc)
+            else:
+                response = await run_in_threadpool(handler, request, exc)
         await response(scope, receive, send)
+
+    def _handler(self, exc: Exception) -> Handler | None:
+        """The handler Starlette's ``ExceptionMiddleware`` would call: by
+        status code for an HTTP exception, else by the exception's classes in
+        order; those for ``Exception`` and 500 are the server-error middleware's."""
+        handlers = self.handlers
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            found: Handler = handlers[exc.status_code]
+            return found
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            if cls in handlers:
+                found = handlers[cls]
+                return found
+        return None
 
     @staticmethod
     def _take(
@@ -99,8 +122,3 @@ class FastRoute(BaseRoute):
         except ValidationError:
             return None
         return principal, parsed, _INCLUDE[query]
-
-    async def _decline(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
-        scope[_DECLINED] = True
-        router: ASGIApp = scope["router"]  # set by the router that matched this route
-        await router(scope, replaying(body, receive), send)
