@@ -645,33 +645,43 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
             signal = (
                 signals.get(e.id) if observed is None or e.limited or e.id in observed else None
             )
+            live: Sequence[Rejection] = ()  # what the live checks reject it for
             if signal is not None:
                 read[e.id] = signal
-            else:
-                simple = e.simple
-                if (
-                    fast
-                    and simple is not None
-                    and wanted <= e.fits_total
-                    and (wanted_output is None or wanted_output <= e.fits_output)
-                ):
-                    # The common case: nothing rejects it, and its price is flat and fixed.
-                    expected = tokens * simple[0] + expected_output * simple[1] + simple[2]
-                    bound = worst_output if worst_output is not None else _worst_output(d, request)
-                    worst = (
-                        None
-                        if bound is None
-                        else worst_input * simple[3] + bound * simple[4] + simple[2]
-                    )
-                    if expected < LIMIT and (worst is None or worst < LIMIT):
+                if signal.circuit != "open":
+                    live = check_live(d, signal, seed=seed, tokens=live_tokens)
+            simple = e.simple
+            if (
+                fast
+                and simple is not None
+                and wanted <= e.fits_total
+                and (wanted_output is None or wanted_output <= e.fits_output)
+                and (signal is None or (signal.circuit != "open" and not live))
+            ):
+                # The common case: nothing rejects it, and its price is flat and fixed.
+                expected = tokens * simple[0] + expected_output * simple[1] + simple[2]
+                bound = worst_output if worst_output is not None else _worst_output(d, request)
+                worst = (
+                    None
+                    if bound is None
+                    else worst_input * simple[3] + bound * simple[4] + simple[2]
+                )
+                if expected < LIMIT and (worst is None or worst < LIMIT):
+                    if signal is None:
                         latency = e.latencies.get(expected_output, _UNSET)
                         if latency is _UNSET:
                             latency = e.prior_latency(expected_output)
                         hop = _Cand(e, request, expected, worst, bound, simple[5], None, latency)
                         if cutoffs:
                             hop.meets_cutoffs = e.prior().meets(request)
-                        admissible.append(hop)
-                        continue
+                    else:
+                        hop = _Cand(e, request, expected, worst, bound, simple[5], None)
+                        speed = _Speed.of(d, signal, percentile, prior_samples)
+                        hop.latency_ms = speed.latency_ms(expected_output)
+                        hop.headroom = signal.headroom
+                        hop.meets_cutoffs = speed.meets(request)
+                    admissible.append(hop)
+                    continue
             found: list[Rejection] = []
             window, cap = e.window, e.max_output
             if (wanted > window if window is not None else not allow_unknown) or (
@@ -683,10 +693,8 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
             if signal is not None:
                 if signal.circuit == "open":
                     found.append(replace(circuit_open(d, signal), via=e.via))
-                else:
-                    live = check_live(d, signal, seed=seed, tokens=live_tokens)
-                    if live:
-                        found += [replace(r, via=e.via) for r in live]
+                elif live:
+                    found += [replace(r, via=e.via) for r in live]
             candidate = None
             if e.no_price is not None:
                 found.append(e.no_price)

@@ -251,6 +251,43 @@ def test_compiled_plans_match_on_live_signals(
         assert got == expected
 
 
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=2, max_size=6),
+    st.data(),
+)
+def test_compiled_plans_match_on_flat_prices_with_signals(
+    prices: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """Flat prices (the table's quickest path) under signals with headroom,
+    circuits and probe shares, ordered by ``balanced`` with a headroom weight."""
+    deployments = {
+        f"p{i}": {"prices": {"input": str(a), "output": str(b)}} for i, (a, b) in enumerate(prices)
+    }
+    document = {
+        "providers": {name: {"regions": ["us"]} for name in deployments},
+        "models": {"m": {"vendor": "v", "context_window": 100_000, "deployments": deployments}},
+    }
+    catalog = Catalog.from_layers([("flat", document)])
+    signals = data.draw(
+        st.dictionaries(st.sampled_from([f"{name}/m" for name in deployments]), SIGNALS)
+    )
+    weights = data.draw(
+        WEIGHTS | st.just({"cost": "1", "latency": "1", "quality": "1", "headroom": "2"})
+    )
+    request = {
+        "model": "m",
+        "input_tokens": data.draw(st.integers(1, 5000)),
+        "max_output_tokens": 500,
+        "request_id": data.draw(st.sampled_from(["r1", "r2", "r3"])),
+        "strategy": data.draw(st.sampled_from(["balanced", "balanced", "cheapest", "fastest"])),
+        "weights": weights,
+    }
+    routers = [Router(catalog, clock=lambda: FIXED_NOW, compiled=flag) for flag in (False, True)]
+    expected, got = (outcome(router, request, signals=signals) for router in routers)
+    assert got == expected
+
+
 # -- the codec tests' cases: the small catalog, budgets, tenants, learned lengths ------
 
 
