@@ -150,15 +150,19 @@ class _Entry:
                 resolve_prices(d, _NEVER)
             except UnknownPriceError as exc:
                 self.no_price = _price_unknown(d, exc, via)
-        # A price that never changes (one rule, no context asked for), flat and
-        # exact: (input, output, fee, dearest input, dearest output, rule).
+        # A price that never changes while no price context is asked for, flat
+        # and exact: (input, output, fee, dearest input, dearest output, rule).
         self.simple: tuple[int, int, int, int, int, str] | None = None
         rules = () if d.prices is None else d.prices.rules
-        # One rule without a start or a daily window: what ``resolve`` answers
-        # whenever no price context is asked for.
+        # One standard rule (no ``when``) without a start or a daily window: what
+        # ``resolve`` answers whenever no price context is asked for, whatever
+        # variants (batch, priority: each with a ``when``) the schedule also has.
+        standard = [rule for rule in rules if not rule.when]
         fixed = (
-            rules[0]
-            if len(rules) == 1 and rules[0].effective_from is None and rules[0].daily_utc is None
+            standard[0]
+            if len(standard) == 1
+            and standard[0].effective_from is None
+            and standard[0].daily_utc is None
             else None
         )
         if fixed is not None and not self.terms and table is not None:

@@ -288,6 +288,59 @@ def test_compiled_plans_match_on_flat_prices_with_signals(
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        # A price change a month ago: the later rule is in force.
+        [
+            {"rates": {"input": "1", "output": "1"}},
+            {"rates": {"input": "9", "output": "9"}, "from": -30},
+        ],
+        # A price change next month: the first rule still is.
+        [
+            {"rates": {"input": "9", "output": "9"}},
+            {"rates": {"input": "1", "output": "1"}, "from": 30},
+        ],
+        # Variants apply only with a price context: without one, the standard price.
+        [
+            {"rates": {"input": "1", "output": "1"}},
+            {"rates": {"input": "9", "output": "9"}, "when": {"processing": "batch"}},
+            {"rates": {"input": "0.5", "output": "0.5"}, "when": {"service_tier": "flex"}},
+        ],
+    ],
+)
+@pytest.mark.parametrize("tier", [None, "batch", "flex"])
+def test_compiled_plans_match_on_dated_and_variant_prices(
+    schedule: list[dict[str, Any]], tier: str | None
+) -> None:
+    rules = [
+        {**rule, "from": (FIXED_NOW + timedelta(days=rule["from"])).date().isoformat()}
+        if "from" in rule
+        else rule
+        for rule in schedule
+    ]
+    document = {
+        "providers": {"p": {"regions": ["us"]}, "q": {"regions": ["us"]}},
+        "models": {
+            "m": {
+                "vendor": "v",
+                "context_window": 100_000,
+                "deployments": {
+                    "p": {"prices": rules},
+                    "q": {"prices": {"input": "5", "output": "5"}},
+                },
+            }
+        },
+    }
+    catalog = Catalog.from_layers([("dated", document)])
+    request = {"model": "m", "input_tokens": 1000, "request_id": "r", "strategy": "cheapest"}
+    if tier is not None:
+        request["service_tier"] = tier
+    routers = [Router(catalog, clock=lambda: FIXED_NOW, compiled=flag) for flag in (False, True)]
+    expected, got = (outcome(router, request) for router in routers)
+    assert got == expected
+
+
 # -- the codec tests' cases: the small catalog, budgets, tenants, learned lengths ------
 
 
