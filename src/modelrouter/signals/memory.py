@@ -50,9 +50,11 @@ class MemorySignals(LocalSignals):
             )
 
     def take(self, deployment: Deployment, tokens: int, now: datetime) -> bool:
+        limited = deployment.rpm is not None or deployment.tpm is not None
+        if not limited and deployment.id not in self._states:
+            return True  # nothing to count against (read without the lock, as ``signals`` does)
         now_ms = to_ms(now)
         with self._lock:
-            limited = deployment.rpm is not None or deployment.tpm is not None
             state = self._states.get(deployment.id)
             if not limited and (state is None or state.provider is None):
                 return True  # nothing to count against
