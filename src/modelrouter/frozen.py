@@ -41,7 +41,8 @@ def quick_init(cls: type[T]) -> type[T]:
     body: list[str] = []
     for field in fields:
         name = field.name
-        if not field.init or field.default_factory is not dataclasses.MISSING:
+        # (A field with init=False is not in the generated signature: refused above.)
+        if field.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__qualname__}.{name}: quick_init takes plain fields only")
         param = name
         if field.default is not dataclasses.MISSING:

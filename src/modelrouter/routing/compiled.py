@@ -680,10 +680,7 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
                             hop.meets_cutoffs = e.prior().meets(request)
                     else:
                         hop = _Cand(e, request, expected, worst, bound, simple[5], None)
-                        speed = _Speed.of(d, signal, percentile, prior_samples)
-                        hop.latency_ms = speed.latency_ms(expected_output)
-                        hop.headroom = signal.headroom
-                        hop.meets_cutoffs = speed.meets(request)
+                        live_speed(hop, signal)
                     admissible.append(hop)
                     continue
             found: list[Rejection] = []
@@ -715,12 +712,16 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
                 if cutoffs:
                     candidate.meets_cutoffs = e.prior().meets(request)
             else:
-                speed = _Speed.of(d, signal, percentile, prior_samples)
-                candidate.latency_ms = speed.latency_ms(expected_output)
-                candidate.headroom = signal.headroom
-                candidate.meets_cutoffs = speed.meets(request)
+                live_speed(candidate, signal)
             admissible.append(candidate)
         return admissible
+
+    def live_speed(hop: _Cand, signal: DeploymentSignals) -> None:
+        """An admissible candidate's latency, headroom and cut-offs from its live signals."""
+        speed = _Speed.of(hop.deployment, signal, percentile, prior_samples)
+        hop.latency_ms = speed.latency_ms(expected_output)
+        hop.headroom = signal.headroom
+        hop.meets_cutoffs = speed.meets(request)
 
     def price(e: _Entry, d: Deployment, found: list[Rejection], *, needed: bool) -> _Cand | None:
         """The candidate with its estimate (None: its price is unknown, and

@@ -85,7 +85,11 @@ class FastRoute:
         status code for an HTTP exception, else by the exception's classes in
         order; those for ``Exception`` and 500 are the server-error middleware's."""
         handlers = self.handlers
-        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+        if (
+            isinstance(exc, HTTPException)
+            and exc.status_code != 500
+            and exc.status_code in handlers
+        ):
             found: Handler = handlers[exc.status_code]
             return found
         for cls in type(exc).__mro__:
