@@ -33,6 +33,8 @@ def to_jsonable(value: Any) -> Any:
         return {str(key): to_jsonable(item) for key, item in value.items()}
     if kind is list or kind is tuple:
         return [to_jsonable(item) for item in value]
+    if kind is datetime:  # every request's timestamp
+        return value.isoformat()
     if isinstance(value, Enum):  # before str: a StrEnum is a str, but not a plain one
         return value.value
     if value is None or isinstance(value, bool | int | str):

@@ -100,8 +100,16 @@ def exact_str(amount: Decimal) -> str:
     """Canonical text of an amount: no exponent, no trailing zeros ("0.0125", "3", "0")."""
     if amount.is_zero():
         return "0"
-    text = format(amount.normalize(_EXACT), "f")
-    return text
+    text = str(amount)
+    # A dozen amounts per decision (every candidate's costs, latency and
+    # quality), most of them written by ``str`` without an exponent: then the
+    # canonical text is that one without trailing zeros after the point, as
+    # long as it has no more digits than the context keeps (``normalize``
+    # would round those). A special value (NaN, Infinity) does not end in a
+    # digit and takes the long way too.
+    if "E" not in text and len(text) <= _EXACT.prec and text[-1].isdigit():
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return format(amount.normalize(_EXACT), "f")
 
 
 def display(amount: Decimal, places: int = 6) -> str:

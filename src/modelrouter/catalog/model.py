@@ -7,7 +7,7 @@ unknown is never read as either answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -99,16 +99,21 @@ class Endpoint:
     api_version: str | None = None
     api_shape: ApiShape | None = None
     credential_ref: str | None = None
+    # ``to_dict``'s answer, kept: every plan that names this hop copies it.
+    _encoded: dict[str, str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, str]:
-        # Only what is known: a field added later leaves older hops' JSON, and
-        # so their plan hashes, as they were.
-        out: dict[str, str] = {}
-        for name in _ENDPOINT_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value.value if isinstance(value, ApiShape) else value
-        return out
+        encoded = self._encoded
+        if encoded is None:
+            # Only what is known: a field added later leaves older hops' JSON, and
+            # so their plan hashes, as they were.
+            encoded = {}
+            for name in _ENDPOINT_FIELDS:
+                value = getattr(self, name)
+                if value is not None:
+                    encoded[name] = value.value if isinstance(value, ApiShape) else value
+            object.__setattr__(self, "_encoded", encoded)
+        return dict(encoded)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Endpoint:
