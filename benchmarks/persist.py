@@ -36,10 +36,12 @@ from sqlalchemy import create_engine, text
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.router import Router
+from modelrouter.service.collector import settle_collector
 from modelrouter.store.database import create_engine_for, upgrade
-from modelrouter.store.journal import encode
+from modelrouter.store.journal import Journal, encode
 from modelrouter.store.repository import Repository
 from modelrouter.store.writer import DecisionWriter
+from modelrouter.types import RoutingPlan
 
 
 def clock() -> Callable[[], datetime]:
@@ -73,41 +75,72 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds
 
 
+def routed_rate(
+    router: Router, count: int, threads: int, tag: str, each: Callable[[RoutingPlan], object]
+) -> float:
+    """Decisions per second routing ``count`` requests from ``threads``
+    threads, handing each plan to ``each``."""
+
+    def one(request: dict[str, object]) -> None:
+        each(router.route(request))
+
+    batch = requests(count, tag)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, batch))
+    return rate(count, time.perf_counter() - start)
+
+
+def warmed(catalog: Catalog) -> Router:
+    router = Router(catalog, clock=clock())
+    for request in requests(300, "warm"):
+        encode(router.route(request))
+    return router
+
+
+def stages(catalog: Catalog, count: int, folder: Path, threads: int) -> None:
+    """The cost of each stage of persisting, against routing alone measured
+    just before it."""
+    router = warmed(catalog)
+    journal = Journal(folder, "stages").start()
+
+    def journaled(plan: RoutingPlan) -> None:
+        done = threading.Lock()
+        done.acquire()
+        journal.append(plan, lambda row, segment, error: done.release())
+        done.acquire()
+
+    for label, each in (("encoded", encode), ("encoded+journaled", journaled)):
+        off = routed_rate(router, count, threads, f"{label}-off", lambda plan: None)
+        on = routed_rate(router, count, threads, f"{label}-on", each)
+        print(
+            f"stage {label:18} off {off:8.0f}/s   on {on:8.0f}/s   "
+            f"cost {100 * (1 - on / off):5.1f} % of throughput"
+        )
+    journal.close()
+
+
 def run(label: str, url: str, catalog: Catalog, count: int, spool: Path, threads: int) -> None:
     engine = create_engine_for(url)
     upgrade(engine)
     repository = Repository(engine)
-    router = Router(catalog, clock=clock())
-    for request in requests(300, "warm"):
-        router.route(request)
+    router = warmed(catalog)
+    off = routed_rate(router, count, threads, "off", lambda plan: None)
 
-    batch = requests(count, "off")
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(router.route, batch))
-    off = time.perf_counter() - start
-
-    batch = requests(count, "on")
     writer = DecisionWriter(repository, spool).start()
-
-    def persisted(request: dict[str, object]) -> None:
-        writer.submit(router.route(request))
-
     start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(persisted, batch))
-    routed = time.perf_counter() - start
+    routed = routed_rate(router, count, threads, "on", writer.submit)
     writer.flush()
-    committed = time.perf_counter() - start
+    committed = rate(count, time.perf_counter() - start)
     writer.close()
     stored = repository.count_decisions()
     assert stored >= count, (stored, count)
     engine.dispose()
     print(
-        f"{label:10} off {rate(count, off):8.0f}/s   on {rate(count, routed):8.0f}/s routed, "
-        f"{rate(count, committed):8.0f}/s committed   cost "
-        f"{100 * (1 - off / committed):5.1f} % of throughput (all committed), "
-        f"{100 * (1 - off / routed):5.1f} % (routing loop)"
+        f"{label:10} off {off:8.0f}/s   on {routed:8.0f}/s routed, "
+        f"{committed:8.0f}/s committed   cost "
+        f"{100 * (1 - committed / off):5.1f} % of throughput (all committed), "
+        f"{100 * (1 - routed / off):5.1f} % (routing loop)"
     )
 
 
@@ -146,17 +179,24 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--record-only", action="store_true", help="only the per-decision cost")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="the interpreter's collector settings"
+    )
     args = parser.parse_args()
     catalog = Catalog.bundled()
+    if not args.default_gc:
+        settle_collector()
     print(
         f"{args.decisions} decisions per run from {args.threads} threads, bundled catalog, "
-        "alias gpt-4o (3 deployments)"
+        "alias gpt-4o (3 deployments), collector "
+        + ("as the interpreter sets it" if args.default_gc else "as a serving process sets it")
     )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         record_cost(f"sqlite:///{folder / 'record.db'}", catalog, args.decisions)
         if args.record_only:
             return
+        stages(catalog, args.decisions, folder, args.threads)
         run(
             "sqlite",
             f"sqlite:///{folder / 'bench.db'}",

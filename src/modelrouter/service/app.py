@@ -4,7 +4,6 @@ defaults or on whatever the environment names (see README, Configuration)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.policy.budgets import BudgetStore
 from modelrouter.service.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionControl, AdmissionGate
+from modelrouter.service.collector import settle_collector
 from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
 from modelrouter.service.fast_route import FastRoute
@@ -171,13 +171,7 @@ def build_state(
         directory / "spool" / "decisions.jsonl",
         batch_size=100,  # short batches: the writer holds the interpreter less at a time
     ).start()
-    # The catalog and its indexes are ~10^5 long-lived objects: move them out of
-    # the collector's sight, or every full collection walks them mid-request.
-    gc.collect()
-    gc.freeze()
-    # Each request allocates thousands of short-lived objects and makes no
-    # cycles worth chasing often: collect young objects far less eagerly.
-    gc.set_threshold(50_000, 20, 20)
+    settle_collector()
     signals, budgets = _live_stores(engine, settings)
     state = ServiceState(
         signals=signals,
