@@ -83,7 +83,7 @@ class DecisionWriter:
         # writer's thread): what the service's recent plans stop holding whole.
         self.on_committed = on_committed
         self.journal = Journal(spool_path.parent, spool_path.stem)
-        self._rows: queue.Queue[_Row] = queue.Queue()
+        self._rows: queue.SimpleQueue[_Row] = queue.SimpleQueue()
         self._overflow = False  # rows left on disk only, to be replayed
         self._outstanding = 0  # rows queued in memory and not yet stored
         self._stats_lock = threading.Lock()
@@ -106,7 +106,11 @@ class DecisionWriter:
         """Return once the decision is durable (fsynced in the journal)."""
         if plan.inputs is None:
             raise ValueError(f"decision {plan.decision_id} carries no snapshot to store")
-        done = threading.Event()
+        # A bare lock, held until the journal releases it: waiting and waking
+        # happen in C (an Event's wait and set run a condition in Python, once
+        # per waiting thread and group commit).
+        done = threading.Lock()
+        done.acquire()
         failure: list[BaseException] = []
 
         def durable(row: dict[str, Any] | None, segment: int, error: BaseException | None) -> None:
@@ -114,10 +118,10 @@ class DecisionWriter:
                 self._enqueue(row, segment)
             if error is not None:
                 failure.append(error)
-            done.set()
+            done.release()
 
         self.journal.append(plan, durable)
-        if not done.wait(timeout):
+        if not done.acquire(timeout=timeout):
             raise StoreUnavailable("the decision journal did not answer in time")
         if failure:
             raise StoreUnavailable(str(failure[0]))
