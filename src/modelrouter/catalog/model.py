@@ -176,6 +176,12 @@ class Deployment:
     # serves requests that carry none).
     tags: tuple[str, ...] = ()
 
+    @property
+    def rate_limited(self) -> bool:
+        """Whether a requests- or tokens-per-minute limit counts against it: the
+        one rule every signal backend and the compiled table count by."""
+        return self.rpm is not None or self.tpm is not None
+
 
 @dataclass(frozen=True, slots=True)
 class Alias:

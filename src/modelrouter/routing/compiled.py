@@ -134,7 +134,7 @@ class _Entry:
         self.window = d.context_window
         self.max_output = d.max_output_tokens
         # A live view may hold signals for it though nothing was observed yet.
-        self.limited = d.rpm is not None or d.tpm is not None
+        self.limited = d.rate_limited
         # The most input + max output tokens, and max output tokens, that pass
         # the token checks (-1: none; an unknown window passes with allow_unknown).
         allow_unknown = table is not None and table.allow_unknown

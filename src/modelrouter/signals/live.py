@@ -226,14 +226,14 @@ class LocalSignals:
         return replace(summary, samples=samples_of(state, now_ms, self.half_life_ms))
 
     def signals(self, deployment: Deployment, now_ms: int) -> DeploymentSignals | None:
-        if deployment.rpm is None and deployment.tpm is None and deployment.id not in self._states:
+        if not deployment.rate_limited and deployment.id not in self._states:
             # Nothing observed and no limit to count against: no signals. Most
             # candidates of most decisions are here; a dict read needs no lock.
             return None
         with self._lock:
             state = self._states.get(deployment.id)
             if state is None:
-                if deployment.rpm is None and deployment.tpm is None:
+                if not deployment.rate_limited:
                     return None
                 state = _UNSEEN  # nothing observed, but a limit to count against
             cached = self._cache.get(deployment.id)

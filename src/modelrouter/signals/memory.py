@@ -50,7 +50,7 @@ class MemorySignals(LocalSignals):
             )
 
     def take(self, deployment: Deployment, tokens: int, now: datetime) -> bool:
-        limited = deployment.rpm is not None or deployment.tpm is not None
+        limited = deployment.rate_limited
         if not limited and deployment.id not in self._states:
             return True  # nothing to count against (read without the lock, as ``signals`` does)
         now_ms = to_ms(now)
@@ -69,7 +69,7 @@ class MemorySignals(LocalSignals):
             return True
 
     def count(self, deployment: Deployment, tokens: int, now: datetime) -> None:
-        if deployment.rpm is None and deployment.tpm is None:
+        if not deployment.rate_limited:
             return
         with self._lock:
             self._use(self._state(deployment.id), tokens, to_ms(now) // 1000)

@@ -221,7 +221,7 @@ class RedisSignals(LocalSignals):
         """Lease headroom for the catalog's limited deployments from now on."""
         if self._tracked is catalog:
             return
-        limited = {d.id: d for d in catalog.deployments.values() if d.rpm or d.tpm}
+        limited = {d.id: d for d in catalog.deployments.values() if d.rate_limited}
         with self._lock:
             self._limited = limited
         self._tracked = catalog
@@ -249,7 +249,7 @@ class RedisSignals(LocalSignals):
         self._queue.append(observation)
 
     def take(self, deployment: Deployment, tokens: int, now: datetime) -> bool:
-        if not (deployment.rpm or deployment.tpm):
+        if not deployment.rate_limited:
             return True
         with self._lock:
             lease = self._leases.setdefault(deployment.id, _Lease())
@@ -265,7 +265,7 @@ class RedisSignals(LocalSignals):
             return True
 
     def count(self, deployment: Deployment, tokens: int, now: datetime) -> None:
-        if deployment.rpm or deployment.tpm:
+        if deployment.rate_limited:
             self._counts.append((deployment.id, tokens, to_ms(now) // 1000))
 
     # -- the background thread ----------------------------------------------
