@@ -127,7 +127,8 @@ class Router:
         # Derived policy values are computed once per tenant document, not per request.
         self._tenant_stacks: dict[int, tuple[PolicyDocument, PolicyStack]] = {}
         # What routing computes that no request changes, per catalog version and
-        # policy stack version (``routing.compiled``); off: every plan from scratch.
+        # policy stack version (``routing.table``, planned on by
+        # ``routing.compiled``); off: every plan from scratch.
         self._tables: CompiledTables | None = CompiledTables() if compiled else None
 
     def now(self) -> datetime:

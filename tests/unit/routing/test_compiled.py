@@ -1,6 +1,7 @@
-"""The compiled routing table (``routing.compiled``) against the planner it
-compiles (``routing.planner.plan``, the oracle): over generated catalogs,
-policies, signals and requests, each routed in turn by one router that uses
+"""The compiled routing table (``routing.table``, planned on by
+``routing.compiled``) against the planner it compiles
+(``routing.planner.plan``, the oracle): over generated catalogs, policies,
+signals and requests, each routed in turn by one router that uses
 the table and one that plans from scratch, the plans are byte for byte the
 same (with their snapshots, and their hashes), and so are the errors when
 there is no plan. Then the table's caches: bounded, and a new catalog or
@@ -26,8 +27,9 @@ from modelrouter.policy.effective import PolicyStack
 from modelrouter.request.model import RouteRequest
 from modelrouter.request.normalize import normalize
 from modelrouter.router import DEFAULT_TENANT, Router
-from modelrouter.routing.compiled import CompiledTable, CompiledTables, route_plan
+from modelrouter.routing.compiled import CompiledTables, route_plan
 from modelrouter.routing.planner import PlanInputs, plan
+from modelrouter.routing.table import CompiledTable
 from modelrouter.signals.budgets import MemoryBudgetStore
 from modelrouter.signals.learner import OutputLearner
 from modelrouter.signals.live import Observation
