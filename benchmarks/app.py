@@ -12,6 +12,12 @@ event loop's thread alone, read from ``/proc/self/task``; then the fastest
 round. Run it pinned (``taskset -c 0``) and side by side with another tree
 (``PYTHONPATH=<tree>/src``) to compare them: no HTTP server and no load
 generator share the core, so the figures move less than ``benchmarks/http.py``'s.
+
+``--without-record`` runs the same app with its writer's ``acknowledge``
+replaced by one that returns at once: no decision is encoded, journaled or
+stored (the answer still carries the plan and its hash). Alternated with a
+run without it, the difference is what persisting every decision costs the
+service per route.
 """
 
 from __future__ import annotations
@@ -108,11 +114,17 @@ def _caller(app: Any, key: str) -> Callable[[str, int], Awaitable[None]]:
     return route
 
 
-async def _run(requests: int, concurrency: int, rounds: int, key: str) -> None:
+async def _skip_record(plan: Any) -> None:
+    return None
+
+
+async def _run(requests: int, concurrency: int, rounds: int, key: str, record: bool) -> None:
     from modelrouter.service.app import create_app
 
     app = create_app()
     task, inbox = await _lifespan(app)
+    if not record:
+        app.state.service.writer.acknowledge = _skip_record
     route = _caller(app, key)
     loop_thread = threading.get_native_id()
     per_task = max(1, requests // concurrency)
@@ -148,6 +160,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="per round")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--without-record", action="store_true", help="no decision encoded, journaled or stored"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["MODELROUTER_DATA_DIR"] = scratch
@@ -160,7 +175,8 @@ def main() -> None:
             check=True,
         ).stdout.strip()
         started = time.perf_counter()
-        asyncio.run(_run(args.requests, args.concurrency, args.rounds, key))
+        record = not args.without_record
+        asyncio.run(_run(args.requests, args.concurrency, args.rounds, key, record))
         print(f"({time.perf_counter() - started:.0f} s)")
 
 

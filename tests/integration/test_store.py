@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -187,6 +188,46 @@ def test_writer_commits_in_batches_off_the_hot_path(
     assert repository.count_decisions() == 300
     assert writer.stats.acknowledged == 300 and writer.stats.spooled == 0
     assert writer.stats.batches < 300
+
+
+def test_concurrent_acknowledgements_all_return_once_durable(
+    repository: Repository, catalog: Catalog, tmp_path: Path
+) -> None:
+    # A group commit settles every waiting request with one wake-up of the
+    # loop: none may be left waiting, none settled before its line is on disk.
+    router = Router(catalog, clock=clock_from(START))
+    plans = route_many(router, 200)
+    with DecisionWriter(repository, tmp_path / "spool.jsonl") as writer:
+
+        async def all_of_them() -> None:
+            await asyncio.wait_for(
+                asyncio.gather(*(writer.acknowledge(plan) for plan in plans)), timeout=30
+            )
+
+        asyncio.run(all_of_them())
+        assert writer.stats.acknowledged == 200
+        assert writer.flush()
+    assert repository.count_decisions() == 200
+
+
+def test_a_closed_event_loop_does_not_stop_the_journal(
+    repository: Repository, catalog: Catalog, tmp_path: Path
+) -> None:
+    # A request given up on while its decision was being journaled, and its
+    # loop closed (a worker shutting down, a test torn down): the journal
+    # must go on acknowledging everyone else.
+    router = Router(catalog, clock=clock_from(START))
+    first, second = route_many(router, 2)
+    with DecisionWriter(repository, tmp_path / "spool.jsonl") as writer:
+        loop = asyncio.new_event_loop()
+        with writer.journal._lock:  # the next group commit waits for the disk
+            with pytest.raises(TimeoutError):
+                loop.run_until_complete(asyncio.wait_for(writer.acknowledge(first), 0.2))
+            loop.close()
+        writer.submit(second, timeout=10)  # answered: the journal thread lives
+        assert writer.flush()
+    # The given-up decision was journaled all the same: nothing durable is lost.
+    assert repository.count_decisions() == 2
 
 
 def test_writer_drains_a_spool_left_by_an_earlier_run(

@@ -42,6 +42,7 @@ __all__ = ["DecisionWriter", "WriterStats"]
 _log = logging.getLogger(__name__)
 
 _Row = tuple[dict[str, Any], int]  # a row and its journal segment
+_Settle = tuple["asyncio.Future[None]", BaseException | None]
 
 # Seconds between looks at the queue while a batch fills (see _take_batch).
 BATCH_POLL = 0.01
@@ -56,6 +57,48 @@ class WriterStats:
     outages: int = 0
     rejected: int = 0  # rows the database refused (kept in the rejected file)
     last_error: str | None = None
+
+
+class _Wakeups:
+    """The futures of acknowledged decisions, settled on their event loops:
+    one wake-up per loop for all the decisions a group commit made durable,
+    not one each (each is a write to the loop's self-pipe, a pass of the loop
+    and a callback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Settle]] = {}
+
+    def settle_later(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[None],
+        error: BaseException | None,
+    ) -> None:
+        """From the journal's thread."""
+        with self._lock:
+            waiting = self._pending.get(loop)
+            if waiting is not None:  # a wake-up is on its way: it settles this one too
+                waiting.append((future, error))
+                return
+            self._pending[loop] = [(future, error)]
+        try:
+            loop.call_soon_threadsafe(self._settle, loop)
+        except RuntimeError:  # the loop is closed: nothing waits on it any more
+            with self._lock:
+                self._pending.pop(loop, None)
+
+    def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``."""
+        with self._lock:
+            waiting = self._pending.pop(loop, [])
+        for future, error in waiting:
+            if future.done():  # its request was cancelled meanwhile
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(StoreUnavailable(str(error)))
 
 
 class DecisionWriter:
@@ -90,6 +133,7 @@ class DecisionWriter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._database_down_since: float | None = None
+        self._wakeups = _Wakeups()
 
     # -- the hot path ---------------------------------------------------------------
 
@@ -134,18 +178,10 @@ class DecisionWriter:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
 
-        def settle(error: BaseException | None) -> None:
-            if done.done():
-                return
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(StoreUnavailable(str(error)))
-
         def durable(row: dict[str, Any] | None, segment: int, error: BaseException | None) -> None:
             if row is not None:
                 self._enqueue(row, segment)
-            loop.call_soon_threadsafe(settle, error)
+            self._wakeups.settle_later(loop, done, error)
 
         self.journal.append(plan, durable)
         await done
