@@ -453,6 +453,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternations of the servers")
     args = parser.parse_args()
     shapes = (tuple(args.workers), tuple(args.concurrency))
+    if shutil.which("wrk"):
+        print("load: wrk", flush=True)
+    else:
+        # Said first: without wrk the figures are of little use next to wrk's.
+        print(
+            "load: httpx in this process, as wrk is not installed (Debian: apt-get install "
+            "wrk); the client shares the cores and the interpreter, so throughput is lower "
+            "and the tail includes its own stalls: compare only with runs made the same way",
+            flush=True,
+        )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         base = {**os.environ, "MODELROUTER_DATA_DIR": str(folder)}
