@@ -78,9 +78,12 @@ class _Wakeups:
         """From the journal's thread."""
         with self._lock:
             waiting = self._pending.get(loop)
-            if waiting is not None:  # a wake-up is on its way: it settles this one too
-                waiting.append((future, error))
+            if waiting is not None and not loop.is_closed():
+                waiting.append((future, error))  # a wake-up is on its way: it settles this too
                 return
+            # A loop closed before its wake-up ran would be held here for good.
+            for closed in [other for other in self._pending if other.is_closed()]:
+                del self._pending[closed]
             self._pending[loop] = [(future, error)]
         try:
             loop.call_soon_threadsafe(self._settle, loop)
