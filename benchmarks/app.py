@@ -13,11 +13,13 @@ round. Run it pinned (``taskset -c 0``) and side by side with another tree
 (``PYTHONPATH=<tree>/src``) to compare them: no HTTP server and no load
 generator share the core, so the figures move less than ``benchmarks/http.py``'s.
 
-``--without-record`` runs the same app with its writer's ``acknowledge``
-replaced by one that returns at once: no decision is encoded, journaled or
-stored (the answer still carries the plan and its hash). Alternated with a
-run without it, the difference is what persisting every decision costs the
-service per route.
+``--record`` takes the decision record apart, one stage at a time, to say
+what each costs the service per route when runs of each are alternated:
+``full`` (the default: encoded, journaled, stored), ``journal`` (encoded and
+journaled; the database writer stores nothing), ``encode`` (encoded on the
+event loop, then the request waits one pass of the loop, as for a group
+commit, and is answered), ``none`` (the writer's ``acknowledge`` returns at
+once). The answer is the same in every case: the plan and its hash.
 """
 
 from __future__ import annotations
@@ -114,17 +116,35 @@ def _caller(app: Any, key: str) -> Callable[[str, int], Awaitable[None]]:
     return route
 
 
-async def _skip_record(plan: Any) -> None:
-    return None
+RECORDS = ("full", "journal", "encode", "none")
 
 
-async def _run(requests: int, concurrency: int, rounds: int, key: str, record: bool) -> None:
+def _take_apart(writer: Any, record: str) -> None:
+    """Replace the stages of ``writer`` that ``record`` leaves out (see the
+    module's docstring)."""
+    from modelrouter.store.journal import encode
+
+    async def encoded_only(plan: Any) -> None:
+        encode(plan)
+        await asyncio.sleep(0)
+
+    async def nothing(plan: Any) -> None:
+        return None
+
+    if record == "journal":
+        writer.repository.save_decisions = len  # "stored": as many rows as given
+    elif record == "encode":
+        writer.acknowledge = encoded_only
+    elif record == "none":
+        writer.acknowledge = nothing
+
+
+async def _run(requests: int, concurrency: int, rounds: int, key: str, record: str) -> None:
     from modelrouter.service.app import create_app
 
     app = create_app()
     task, inbox = await _lifespan(app)
-    if not record:
-        app.state.service.writer.acknowledge = _skip_record
+    _take_apart(app.state.service.writer, record)
     route = _caller(app, key)
     loop_thread = threading.get_native_id()
     per_task = max(1, requests // concurrency)
@@ -161,7 +181,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--without-record", action="store_true", help="no decision encoded, journaled or stored"
+        "--record", choices=RECORDS, default="full", help="the stages of the record kept"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -175,8 +195,7 @@ def main() -> None:
             check=True,
         ).stdout.strip()
         started = time.perf_counter()
-        record = not args.without_record
-        asyncio.run(_run(args.requests, args.concurrency, args.rounds, key, record))
+        asyncio.run(_run(args.requests, args.concurrency, args.rounds, key, args.record))
         print(f"({time.perf_counter() - started:.0f} s)")
 
 
