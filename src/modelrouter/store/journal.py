@@ -113,9 +113,11 @@ class Journal:
 
     def _open(self, segment: int) -> None:
         """A new segment, its space allocated up front: a write inside it then
-        changes no file size, so ``fdatasync`` has no metadata to flush (a
-        quarter of an ``fsync`` of a growing file, measured on ext4). Readers
-        skip the unwritten tail (NUL bytes) like a torn line."""
+        changes no file size, so ``fdatasync`` need not flush one. (On ext4 it
+        still converts the extents a group first writes into; a segment
+        written with zeros up front would spare that, at 16 MB written per
+        rotation: BENCHMARKS.md, issue 15's fourth stop.) Readers skip the
+        unwritten tail (NUL bytes) like a torn line."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._close_file()
         self._file = os.open(self._path(segment), os.O_RDWR | os.O_CREAT, 0o600)
