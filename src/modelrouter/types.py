@@ -237,9 +237,26 @@ _SIGNAL_DECIMALS = (
     "headroom",
 )
 _SIGNAL_INTS = ("requests_left", "tokens_left")
+# Each Decimal signal's bounds: (name, low, high, rule); a low of None means
+# above 0 (a speed of zero would divide by zero in the latency estimate). Built
+# once: a live view makes signals for every deployment it reads afresh.
+_ZERO = Decimal(0)
+_SIGNAL_RULES: tuple[tuple[str, Decimal | None, Decimal | None, str], ...] = (
+    ("ttft_ms", _ZERO, None, "at least 0"),
+    ("ttft_p90_ms", _ZERO, None, "at least 0"),
+    ("ttft_p99_ms", _ZERO, None, "at least 0"),
+    ("output_tokens_per_s", None, None, "above 0"),
+    ("output_tokens_per_s_p90", None, None, "above 0"),
+    ("output_tokens_per_s_p99", None, None, "above 0"),
+    ("error_rate", _ZERO, Decimal(1), "between 0 and 1"),
+    ("samples", _ZERO, None, "at least 0"),
+    ("probe_share", _ZERO, Decimal(1), "between 0 and 1"),
+    ("headroom", _ZERO, Decimal(1), "between 0 and 1"),
+)
 _SIGNAL_TEXTS = ("circuit_reason", "reopens_at", "headroom_resets_at")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DeploymentSignals:
     """Live observations of one deployment, as read for one decision.
@@ -274,19 +291,8 @@ class DeploymentSignals:
     _encoded: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        # A speed of zero would divide by zero in the latency estimate.
-        for name, value, low, high, rule in (
-            ("ttft_ms", self.ttft_ms, Decimal(0), None, "at least 0"),
-            ("ttft_p90_ms", self.ttft_p90_ms, Decimal(0), None, "at least 0"),
-            ("ttft_p99_ms", self.ttft_p99_ms, Decimal(0), None, "at least 0"),
-            ("output_tokens_per_s", self.output_tokens_per_s, None, None, "above 0"),
-            ("output_tokens_per_s_p90", self.output_tokens_per_s_p90, None, None, "above 0"),
-            ("output_tokens_per_s_p99", self.output_tokens_per_s_p99, None, None, "above 0"),
-            ("error_rate", self.error_rate, Decimal(0), Decimal(1), "between 0 and 1"),
-            ("samples", self.samples, Decimal(0), None, "at least 0"),
-            ("probe_share", self.probe_share, Decimal(0), Decimal(1), "between 0 and 1"),
-            ("headroom", self.headroom, Decimal(0), Decimal(1), "between 0 and 1"),
-        ):
+        for name, low, high, rule in _SIGNAL_RULES:
+            value = getattr(self, name)
             if value is None:
                 continue
             fine = value.is_finite() and (value > 0 if low is None else value >= low)

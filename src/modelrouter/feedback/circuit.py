@@ -105,6 +105,8 @@ class Circuit:
         return sum(ok for ok, _ in live) + failed, failed
 
     def error_rate(self, now_ms: int, rules: CircuitRules) -> Decimal | None:
+        if not self.window:  # most deployments, most of the time
+            return None
         attempts, failed = self.counts(now_ms, rules)
         return None if attempts == 0 else Decimal(failed) / Decimal(attempts)
 

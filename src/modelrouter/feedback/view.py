@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from modelrouter.catalog.model import Deployment
 from modelrouter.feedback.circuit import Circuit, CircuitRules
 from modelrouter.feedback.headroom import ProviderView
 from modelrouter.feedback.latency import Histogram, decimal_of
+from modelrouter.frozen import quick_init
 from modelrouter.types import DeploymentSignals
 
 __all__ = [
@@ -23,14 +25,18 @@ __all__ = [
     "Headroom",
     "LatencySummary",
     "iso_ms",
+    "lowered",
     "samples_of",
     "signals_of",
     "summarise",
 ]
 
 
+@lru_cache(maxsize=1024)
 def iso_ms(ms: int) -> str:
-    """One format for every time a signal names, so they compare as text too."""
+    """One format for every time a signal names, so they compare as text too.
+    Kept: a window's reset moves once a second, and every fresh view of a
+    deployment names it."""
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
@@ -85,6 +91,7 @@ def _speed(value: float | None) -> Decimal | None:
     return None if found is None else max(found, _SLOWEST)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Headroom:
     """What this view may still send (a lease's remainder on Redis, the
@@ -96,12 +103,39 @@ class Headroom:
     share: Decimal | None
 
 
+# Shares are kept to four places: what ``balanced`` compares, and what a snapshot records.
+_SHARE_PLACES = 10_000
+# Below this limit the integer rounding below equals the definition
+# (Decimal division at the context's 28 digits, then quantized): a quotient
+# can only round to a tie at 28 digits when the limit has about 24 digits.
+_INTEGER_LIMIT = 10**20
+
+
 def _share(left: int | None, limit: int | None) -> Decimal | None:
+    """``left / limit`` clamped to 0..1, to four places, rounding half to even."""
     if left is None or not limit:
         return None
+    if left <= 0 or limit < 0:
+        return _share_of(left, limit)
+    if left >= limit:
+        return _ONE_SHARE
+    if limit >= _INTEGER_LIMIT:
+        return _share_of(left, limit)
+    # In integers: a fresh view computes two shares per deployment it reads.
+    quotient, remainder = divmod(left * _SHARE_PLACES, limit)
+    if 2 * remainder > limit or (2 * remainder == limit and quotient & 1):
+        quotient += 1
+    return Decimal(quotient).scaleb(-4)
+
+
+def _share_of(left: int, limit: int) -> Decimal:
+    """The definition, for what the integer path does not take."""
     return min(max(Decimal(left) / Decimal(limit), Decimal(0)), Decimal(1)).quantize(
         Decimal("0.0001")
     )
+
+
+_ONE_SHARE = _share_of(1, 1)
 
 
 def headroom_of(
@@ -123,6 +157,25 @@ def headroom_of(
         _share(requests_left if share_requests is None else share_requests, d.rpm),
         _share(tokens_left if share_tokens is None else share_tokens, d.tpm),
     ]
+    requests_left, tokens_left, resets_at_ms = lowered(
+        requests_left, tokens_left, resets_at_ms, provider, now_ms
+    )
+    known = [s for s in shares if s is not None]
+    if requests_left == 0:
+        known.append(Decimal(0))
+    return Headroom(requests_left, tokens_left, resets_at_ms, min(known) if known else None)
+
+
+def lowered(
+    requests_left: int | None,
+    tokens_left: int | None,
+    resets_at_ms: int | None,
+    provider: ProviderView | None,
+    now_ms: int,
+) -> tuple[int | None, int | None, int | None]:
+    """Our own count of what is left, lowered to what the provider last said
+    was left until its reset, and never below 0: (requests, tokens, when the
+    tighter of them grows)."""
     if provider is not None:
         said_requests, said_tokens = provider.requests(now_ms), provider.tokens(now_ms)
         if said_requests is not None and (requests_left is None or said_requests < requests_left):
@@ -131,14 +184,10 @@ def headroom_of(
         if said_tokens is not None and (tokens_left is None or said_tokens < tokens_left):
             tokens_left = said_tokens
             resets_at_ms = max(resets_at_ms or 0, provider.tokens_reset_ms or 0) or None
-    known = [s for s in shares if s is not None]
-    if requests_left is not None and requests_left <= 0:
-        known.append(Decimal(0))
-    return Headroom(
+    return (
         None if requests_left is None else max(requests_left, 0),
         None if tokens_left is None else max(tokens_left, 0),
         resets_at_ms,
-        min(known) if known else None,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from modelrouter.catalog.model import Deployment
 from modelrouter.feedback import headroom as window
 from modelrouter.feedback.headroom import ProviderView
-from modelrouter.feedback.view import DeploymentState, Headroom, headroom_of
+from modelrouter.feedback.view import DeploymentState, Headroom, headroom_of, lowered
 from modelrouter.signals.live import LocalSignals, Observation, to_ms
 
 __all__ = ["MemorySignals"]
@@ -22,12 +22,11 @@ __all__ = ["MemorySignals"]
 class MemorySignals(LocalSignals):
     def _headroom(self, deployment: Deployment, state: DeploymentState, now_ms: int) -> Headroom:
         now_s = now_ms // 1000
-        requests = tokens = resets = None
-        if deployment.rpm is not None:
-            requests = deployment.rpm - window.used(state.requests, now_s)
+        requests, tokens = _counted_left(deployment, state, now_s)
+        resets = None
+        if requests is not None:
             resets = window.window_reset_s(state.requests, now_s) * 1000
-        if deployment.tpm is not None:
-            tokens = deployment.tpm - window.used(state.tokens, now_s)
+        if tokens is not None:
             resets = max(resets or 0, window.window_reset_s(state.tokens, now_s) * 1000)
         return headroom_of(deployment, requests, tokens, resets, state.provider, now_ms)
 
@@ -59,10 +58,14 @@ class MemorySignals(LocalSignals):
             if not limited and (state is None or state.provider is None):
                 return True  # nothing to count against
             state = self._state(deployment.id)
-            room = self._headroom(deployment, state, now_ms)
-            if room.requests_left is not None and room.requests_left < 1:
+            # What is left, as ``_headroom`` counts it, without the shares and
+            # the reset a decision's signals carry.
+            requests, tokens_left, _ = lowered(
+                *_counted_left(deployment, state, now_ms // 1000), None, state.provider, now_ms
+            )
+            if requests is not None and requests < 1:
                 return False
-            if room.tokens_left is not None and room.tokens_left < tokens:
+            if tokens_left is not None and tokens_left < tokens:
                 return False
             self._use(state, tokens, now_ms // 1000)
             self._touch(deployment.id)
@@ -77,3 +80,14 @@ class MemorySignals(LocalSignals):
 
     def close(self) -> None:
         return None
+
+
+def _counted_left(
+    deployment: Deployment, state: DeploymentState, now_s: int
+) -> tuple[int | None, int | None]:
+    """What this process's own count leaves of the catalog's rpm and tpm."""
+    requests = (
+        None if deployment.rpm is None else deployment.rpm - window.used(state.requests, now_s)
+    )
+    tokens = None if deployment.tpm is None else deployment.tpm - window.used(state.tokens, now_s)
+    return requests, tokens
