@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["WINDOW_S", "ProviderView", "Usage", "used", "window_reset_s"]
+__all__ = ["WINDOW_S", "ProviderView", "Usage", "Window", "used", "window_reset_s"]
 
 WINDOW_S = 60
 
@@ -38,6 +38,57 @@ def window_reset_s(buckets: Mapping[int, int], now_s: int) -> int:
 def prune(buckets: dict[int, int], now_s: int) -> None:
     for second in [s for s in buckets if s < now_s - WINDOW_S]:
         del buckets[second]
+
+
+class Window:
+    """One deployment's use in one-second buckets, as ``used``,
+    ``window_reset_s`` and ``prune`` define it, with its running total and
+    its oldest second kept: a busy deployment has 61 buckets, and every fresh
+    view of it and every request sent to it reads them."""
+
+    __slots__ = ("_buckets", "_oldest", "_total")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, int] = {}  # only counts above 0
+        self._total = 0
+        self._oldest = 0  # the earliest second in ``_buckets`` (when there is one)
+
+    @property
+    def buckets(self) -> Mapping[int, int]:
+        return self._buckets
+
+    def add(self, now_s: int, count: int) -> None:
+        """Count ``count`` at ``now_s``, after dropping what has left the window."""
+        self.prune(now_s)
+        if count <= 0:  # counts nothing, and keeps no bucket that would count as none
+            return
+        buckets = self._buckets
+        if not buckets or now_s < self._oldest:
+            self._oldest = now_s
+        buckets[now_s] = buckets.get(now_s, 0) + count
+        self._total += count
+
+    def prune(self, now_s: int) -> None:
+        start = now_s - WINDOW_S
+        if not self._buckets or self._oldest >= start:
+            return
+        gone = [second for second in self._buckets if second < start]
+        for second in gone:
+            self._total -= self._buckets.pop(second)
+        self._oldest = min(self._buckets, default=0)
+
+    def used(self, now_s: int) -> int:
+        if not self._buckets or self._oldest >= now_s - WINDOW_S:
+            return self._total
+        return used(self._buckets, now_s)  # older buckets not yet dropped: a read does not
+
+    def reset_s(self, now_s: int) -> int:
+        """``window_reset_s``."""
+        if not self._buckets:
+            return now_s
+        if self._oldest >= now_s - WINDOW_S:
+            return self._oldest + WINDOW_S + 1
+        return window_reset_s(self._buckets, now_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from modelrouter.catalog.model import Deployment
 from modelrouter.feedback.circuit import Circuit, CircuitRules
-from modelrouter.feedback.headroom import ProviderView
+from modelrouter.feedback.headroom import ProviderView, Window
 from modelrouter.feedback.latency import Histogram, decimal_of
 from modelrouter.frozen import quick_init
 from modelrouter.types import DeploymentSignals
@@ -46,8 +46,8 @@ class DeploymentState:
     ttft: Histogram = field(default_factory=Histogram)
     speed: Histogram = field(default_factory=Histogram)
     # rpm/tpm use in one-second buckets, counted by every instance.
-    requests: dict[int, int] = field(default_factory=dict)
-    tokens: dict[int, int] = field(default_factory=dict)
+    requests: Window = field(default_factory=Window)
+    tokens: Window = field(default_factory=Window)
     provider: ProviderView | None = None
     # Bumped on every change to the latency histograms: summaries are cached by it.
     version: int = 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from modelrouter.catalog.model import Deployment
-from modelrouter.feedback import headroom as window
 from modelrouter.feedback.headroom import ProviderView
 from modelrouter.feedback.view import DeploymentState, Headroom, headroom_of, lowered
 from modelrouter.signals.live import LocalSignals, Observation, to_ms
@@ -25,19 +24,17 @@ class MemorySignals(LocalSignals):
         requests, tokens = _counted_left(deployment, state, now_s)
         resets = None
         if requests is not None:
-            resets = window.window_reset_s(state.requests, now_s) * 1000
+            resets = state.requests.reset_s(now_s) * 1000
         if tokens is not None:
-            resets = max(resets or 0, window.window_reset_s(state.tokens, now_s) * 1000)
+            resets = max(resets or 0, state.tokens.reset_s(now_s) * 1000)
         return headroom_of(deployment, requests, tokens, resets, state.provider, now_ms)
 
     def observe(self, observation: Observation) -> None:
         self.apply(observation)
 
     def _use(self, state: DeploymentState, tokens: int, now_s: int) -> None:
-        window.prune(state.requests, now_s)
-        window.prune(state.tokens, now_s)
-        state.requests[now_s] = state.requests.get(now_s, 0) + 1
-        state.tokens[now_s] = state.tokens.get(now_s, 0) + tokens
+        state.requests.add(now_s, 1)
+        state.tokens.add(now_s, tokens)
         said = state.provider
         if said is not None:
             state.provider = ProviderView(
@@ -86,8 +83,6 @@ def _counted_left(
     deployment: Deployment, state: DeploymentState, now_s: int
 ) -> tuple[int | None, int | None]:
     """What this process's own count leaves of the catalog's rpm and tpm."""
-    requests = (
-        None if deployment.rpm is None else deployment.rpm - window.used(state.requests, now_s)
-    )
-    tokens = None if deployment.tpm is None else deployment.tpm - window.used(state.tokens, now_s)
+    requests = None if deployment.rpm is None else deployment.rpm - state.requests.used(now_s)
+    tokens = None if deployment.tpm is None else deployment.tpm - state.tokens.used(now_s)
     return requests, tokens
