@@ -82,6 +82,7 @@ class _Cand:
         "expected",
         "headroom",
         "latency_ms",
+        "live_latency",
         "meets_cutoffs",
         "request",
         "rule",
@@ -112,6 +113,8 @@ class _Cand:
         self.latency_ms = latency_ms
         self.headroom: Decimal | None = None
         self.meets_cutoffs = True
+        # Its latency blends observed ones (else it is the catalog's prior).
+        self.live_latency = False
 
     @property
     def via(self) -> str:
@@ -243,8 +246,15 @@ def _balanced(
     if headroom:
         total += weights.headroom
     weight = weights.cost
-    static = None if columns is None or headroom else columns()
-    if static is not None and exact and weight == 1 and weights.latency and weights.quality:
+    static = None if columns is None else columns()
+    if (
+        static is not None
+        and not headroom
+        and exact
+        and weight == 1
+        and weights.latency
+        and weights.quality
+    ):
         # The common case in one pass: the same operations in the same order.
         units = [c.expected for c in candidates]
         low = min(units)  # type: ignore[type-var]
@@ -282,15 +292,15 @@ def _balanced(
             scores = [a + b for a, b in zip(scores, latency, strict=True)]
         if weights.quality:
             scores = [a + b for a, b in zip(scores, quality, strict=True)]
-        return [(score / total).quantize(_SCORE_PLACES) for score in scores]
-    if weights.latency:
-        _column(
-            scores,
-            weights.latency,
-            [_INF if c.latency_ms is None else c.latency_ms for c in candidates],
-        )
-    if weights.quality:
-        _column(scores, weights.quality, [c.entry.quality_desc for c in candidates])
+    else:
+        if weights.latency:
+            _column(
+                scores,
+                weights.latency,
+                [_INF if c.latency_ms is None else c.latency_ms for c in candidates],
+            )
+        if weights.quality:
+            _column(scores, weights.quality, [c.entry.quality_desc for c in candidates])
     if headroom:
         _column(
             scores,
@@ -460,10 +470,19 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
 
     def live_speed(hop: _Cand, signal: DeploymentSignals) -> None:
         """An admissible candidate's latency, headroom and cut-offs from its live signals."""
+        hop.headroom = signal.headroom
+        if signal.ttft_at(percentile) is None and signal.speed_at(percentile) is None:
+            # Nothing observed of its latency (only its headroom, or its
+            # circuit): ``_Speed.of`` blends the prior with nothing, the prior.
+            e = hop.entry
+            hop.latency_ms = e.prior_latency(expected_output)
+            if cutoffs:
+                hop.meets_cutoffs = e.prior().meets(request)
+            return
         speed = _Speed.of(hop.deployment, signal, percentile, prior_samples)
         hop.latency_ms = speed.latency_ms(expected_output)
-        hop.headroom = signal.headroom
         hop.meets_cutoffs = speed.meets(request)
+        hop.live_latency = True
 
     def price(e: Entry, d: Deployment, found: list[Rejection], *, needed: bool) -> _Cand | None:
         """The candidate with its estimate (None: its price is unknown, and
@@ -511,8 +530,8 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
         return candidate
 
     def static_columns(admissible: list[_Cand]) -> tuple[list[Decimal], list[Decimal]] | None:
-        # Static when every latency is the catalog's prior (no signals read for them).
-        if read and any(c.entry.id in read for c in admissible):
+        # Static when every latency is the catalog's prior (none observed).
+        if read and any(c.live_latency for c in admissible):
             return None
         column_key = (
             tuple([c.entry for c in admissible]),

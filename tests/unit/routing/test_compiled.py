@@ -134,6 +134,12 @@ SIGNALS = st.builds(
     tokens_left=st.none() | st.integers(0, 200_000),
     headroom=st.none() | st.decimals(min_value=0, max_value=1, places=2),
 )
+# A rate-limited deployment nothing has been observed of: headroom, no latency.
+HEADROOM_ONLY = st.builds(
+    DeploymentSignals,
+    requests_left=st.none() | st.integers(0, 3),
+    headroom=st.none() | st.decimals(min_value=0, max_value=1, places=2),
+)
 WEIGHTS = st.fixed_dictionaries(
     {},
     optional={
@@ -262,18 +268,25 @@ def test_compiled_plans_match_on_flat_prices_with_signals(
     prices: list[tuple[int, int]], data: st.DataObject
 ) -> None:
     """Flat prices (the table's quickest path) under signals with headroom,
-    circuits and probe shares, ordered by ``balanced`` with a headroom weight."""
-    deployments = {
+    circuits and probe shares, ordered by ``balanced`` with a headroom weight.
+    The same request is routed under several signal maps in turn by the same
+    two routers: what the table keeps between requests (its static columns)
+    must not outlive the signals it was computed under."""
+    deployments: dict[str, Any] = {
         f"p{i}": {"prices": {"input": str(a), "output": str(b)}} for i, (a, b) in enumerate(prices)
     }
+    for i, name in enumerate(deployments):
+        if i % 3:  # most with the catalog's latency prior, some without
+            deployments[name]["latency"] = {"ttft_ms": 150 * i, "output_tokens_per_s": 30 + 7 * i}
     document = {
         "providers": {name: {"regions": ["us"]} for name in deployments},
         "models": {"m": {"vendor": "v", "context_window": 100_000, "deployments": deployments}},
     }
     catalog = Catalog.from_layers([("flat", document)])
-    signals = data.draw(
-        st.dictionaries(st.sampled_from([f"{name}/m" for name in deployments]), SIGNALS)
-    )
+    ids = [f"{name}/m" for name in deployments]
+    # Only headroom first (latencies are the priors), then any signals.
+    views = [data.draw(st.dictionaries(st.sampled_from(ids), HEADROOM_ONLY))]
+    views += data.draw(st.lists(st.dictionaries(st.sampled_from(ids), SIGNALS), max_size=3))
     weights = data.draw(
         WEIGHTS | st.just({"cost": "1", "latency": "1", "quality": "1", "headroom": "2"})
     )
@@ -286,8 +299,9 @@ def test_compiled_plans_match_on_flat_prices_with_signals(
         "weights": weights,
     }
     routers = [Router(catalog, clock=lambda: FIXED_NOW, compiled=flag) for flag in (False, True)]
-    expected, got = (outcome(router, request, signals=signals) for router in routers)
-    assert got == expected
+    for signals in views:
+        expected, got = (outcome(router, request, signals=signals) for router in routers)
+        assert got == expected
 
 
 @pytest.mark.parametrize(
