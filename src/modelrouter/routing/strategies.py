@@ -120,7 +120,7 @@ def weighted_draw(group: Sequence[D], seed: str) -> list[D]:
     draw = 0
     while remaining:
         total = sum(s.deployment.weight for s in remaining)
-        if total == 0:
+        if total == 0 or len(remaining) == 1:  # the order of what is left is drawn already
             ordered.extend(remaining)
             break
         digest = hashlib.sha256(f"{seed}\x00{draw}".encode()).digest()
