@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from modelrouter.cli.common import err, fail
 from modelrouter.errors import first_problem
+from modelrouter.service.allocator import limit_for_workers
 from modelrouter.service.protocol import GuardedHttpToolsProtocol
 from modelrouter.service.settings import Settings
 from modelrouter.service.startup import StartupError, platform_policy_from, start_catalog
@@ -79,6 +80,7 @@ def serve_command(
         fail(f"bad setting MODELROUTER_{where.upper()} ({where}): {message}")
     # The workers read the same settings back from their environment.
     os.environ.update(settings.environment())
+    limit_for_workers(settings.malloc_arenas)  # before uvicorn starts a thread or a worker
     try:
         _check_files(settings)
     except StartupError as exc:

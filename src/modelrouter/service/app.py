@@ -26,6 +26,7 @@ from modelrouter.observability.sinks.nats import NatsSink
 from modelrouter.observability.tracing import configure_tracing
 from modelrouter.policy.budgets import BudgetStore
 from modelrouter.service.admission import DEFAULT_MAX_IN_FLIGHT, AdmissionControl, AdmissionGate
+from modelrouter.service.allocator import limit_malloc_arenas
 from modelrouter.service.collector import settle_collector
 from modelrouter.service.config_watch import ConfigWatcher
 from modelrouter.service.errors import error_body, install_error_handlers
@@ -149,6 +150,7 @@ def build_state(
     and ``modelrouter.toml``); ``database_url``, ``catalog`` and ``directory``
     override them (the tests' way in)."""
     settings = settings or Settings()
+    limit_malloc_arenas(settings.malloc_arenas)  # before any of the threads below starts
     directory = directory or settings.data_dir
     engine = create_engine_for(database_url or settings.database_url or None)
     upgrade(engine)

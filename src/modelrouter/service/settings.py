@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Requests in flight per worker beyond which it answers 503 overloaded
     # (service/admission.py says why 256); 0 turns admission control off.
     max_in_flight: int = Field(default=256, ge=0, le=1_000_000)
+    # The C library's malloc arenas per worker (service/allocator.py says why
+    # 2); 0 leaves its default.
+    malloc_arenas: int = Field(default=2, ge=0, le=64)
     # Live price refresh: off unless a source is named.
     price_refresh_source: str = ""
     price_refresh_format: Literal["yaml", "litellm"] = "yaml"

@@ -1,0 +1,51 @@
+"""How many malloc arenas a serving process lets the C library make.
+
+glibc gives threads their own arenas (up to eight per core) so they do not
+wait on each other's allocations. A worker's threads (the event loop, the
+decision journal, the database writer, the event sink) take turns on the
+interpreter lock anyway, and each arena keeps its own freed pages: measured
+with ``benchmarks/http.py --rss-routes 200000``, one worker grew to 200.2 MB
+with the default and stayed at 182.0 MB with two arenas (BENCHMARKS.md, issue
+15's fifth stop). The limit must be set before the threads are started: a
+worker applies it when it builds its state, and ``serve`` hands it to the
+worker processes it starts as ``MALLOC_ARENA_MAX``, which glibc applies as
+they start (189.6 against 182.0 MB measured the same way).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+__all__ = ["limit_for_workers", "limit_malloc_arenas"]
+
+# glibc's mallopt parameter for the arena limit (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(count: int) -> bool:
+    """Ask glibc for at most ``count`` arenas; whether it was set. Nothing is
+    changed for 0, off Linux, on a C library without ``mallopt``, or when the
+    operator set ``MALLOC_ARENA_MAX`` (glibc has applied that already)."""
+    if count <= 0 or not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no such tunable)
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, count))
+
+
+def limit_for_workers(count: int) -> None:
+    """The limit for this process, and (as ``MALLOC_ARENA_MAX``, unless the
+    operator set it) for the worker processes it starts."""
+    limit_malloc_arenas(count)
+    if count > 0 and "MALLOC_ARENA_MAX" not in os.environ:
+        os.environ["MALLOC_ARENA_MAX"] = str(count)
