@@ -3,13 +3,15 @@
 glibc gives threads their own arenas (up to eight per core) so they do not
 wait on each other's allocations. A worker's threads (the event loop, the
 decision journal, the database writer, the event sink) take turns on the
-interpreter lock anyway, and each arena keeps its own freed pages: measured
-with ``benchmarks/http.py --rss-routes 200000``, one worker grew to 200.2 MB
-with the default and stayed at 182.0 MB with two arenas (BENCHMARKS.md, issue
-15's fifth stop). The limit must be set before the threads are started: a
-worker applies it when it builds its state, and ``serve`` hands it to the
-worker processes it starts as ``MALLOC_ARENA_MAX``, which glibc applies as
-they start (189.6 against 182.0 MB measured the same way).
+interpreter lock anyway, and each arena keeps its own freed pages. Measured
+with ``benchmarks/http.py --rss-routes 200000`` (one worker, BENCHMARKS.md,
+issue 15's fifth stop): 200.2 MB with glibc's default, 183.8 MB with two
+arenas as ``serve`` sets them. The earlier the better: set only when the
+worker builds its state, 189.6 MB; with ``MALLOC_ARENA_MAX=2`` in the
+server's environment from its start, 182.0 MB. So ``serve`` sets the limit
+for itself and hands it to the worker processes it starts as
+``MALLOC_ARENA_MAX``, and a worker sets it again before its threads start
+(for servers other than ``serve``).
 """
 
 from __future__ import annotations
