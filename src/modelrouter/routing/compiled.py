@@ -293,14 +293,7 @@ def _balanced(
         if weights.quality:
             scores = [a + b for a, b in zip(scores, quality, strict=True)]
     else:
-        if weights.latency:
-            _column(
-                scores,
-                weights.latency,
-                [_INF if c.latency_ms is None else c.latency_ms for c in candidates],
-            )
-        if weights.quality:
-            _column(scores, weights.quality, [c.entry.quality_desc for c in candidates])
+        _add_terms(scores, scores, candidates, weights)
     if headroom:
         _column(
             scores,
@@ -318,6 +311,15 @@ def _static_columns(
     catalog's priors, the expected output)."""
     latency = [_ZERO] * len(candidates)
     quality = [_ZERO] * len(candidates)
+    _add_terms(latency, quality, candidates, weights)
+    return latency, quality
+
+
+def _add_terms(
+    latency: list[Decimal], quality: list[Decimal], candidates: list[_Cand], weights: Weights
+) -> None:
+    """Add the weighted latency term into ``latency``, then the quality term
+    into ``quality`` (the same list, for the scores themselves)."""
     if weights.latency:
         _column(
             latency,
@@ -326,7 +328,6 @@ def _static_columns(
         )
     if weights.quality:
         _column(quality, weights.quality, [c.entry.quality_desc for c in candidates])
-    return latency, quality
 
 
 def _column(scores: list[Decimal], weight: Decimal, values: list[Decimal]) -> None:
