@@ -53,6 +53,7 @@ from modelrouter.routing.table import (
     Entry,
     drop_oldest,
     price_unknown,
+    remember,
     static_key,
 )
 from modelrouter.routing.tags import prefer_default
@@ -542,9 +543,7 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
         )
         found = table.columns.get(column_key)
         if found is None:
-            if len(table.columns) >= 4096:
-                table.columns.clear()
-            found = table.columns[column_key] = _static_columns(admissible, weights)
+            found = remember(table.columns, column_key, _static_columns(admissible, weights), 4096)
         return found
 
     def group(name: str, *, again: bool = False) -> list[_Cand]:

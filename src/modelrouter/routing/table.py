@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from modelrouter.catalog.index import Catalog
 from modelrouter.catalog.model import Deployment
@@ -55,7 +55,18 @@ from modelrouter.types import (
     RejectionCode,
 )
 
-__all__ = ["CompiledTable", "Entry", "Group", "drop_oldest", "price_unknown", "static_key"]
+__all__ = [
+    "CompiledTable",
+    "Entry",
+    "Group",
+    "drop_oldest",
+    "price_unknown",
+    "remember",
+    "static_key",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _MAX_TOKENS = 2**63
 
@@ -169,19 +180,15 @@ class Entry:
         try:
             return self.latencies[expected_output]
         except KeyError:
-            if len(self.latencies) >= 64:
-                self.latencies.clear()
-            found = self.latencies[expected_output] = self.prior().latency_ms(expected_output)
-            return found
+            return remember(
+                self.latencies, expected_output, self.prior().latency_ms(expected_output), 64
+            )
 
     def rule(self, label: str) -> str:
         try:
             return self.rules[label]
         except KeyError:
-            if len(self.rules) >= 64:
-                self.rules.clear()
-            text = self.rules[label] = f"{self.id} {label}"
-            return text
+            return remember(self.rules, label, f"{self.id} {label}", 64)
 
 
 def price_unknown(d: Deployment, exc: UnknownPriceError, via: str) -> Rejection:
@@ -212,10 +219,8 @@ class Group:
         key = tuple(e.id for e in entries)
         found = self.tags.get(key)
         if found is None:
-            if len(self.tags) >= 64:
-                self.tags.clear()
-            found = select_by_tags([e.deployment for e in entries], tags, via=via)
-            self.tags[key] = found
+            selected = select_by_tags([e.deployment for e in entries], tags, via=via)
+            found = remember(self.tags, key, selected, 64)
         return found
 
 
@@ -281,10 +286,17 @@ class CompiledTable:
         try:
             return self._rates[sheet]
         except KeyError:
-            if len(self._rates) >= 4096:
-                self._rates.clear()
-            found = self._rates[sheet] = compile_sheet(sheet)
-            return found
+            return remember(self._rates, sheet, compile_sheet(sheet), 4096)
+
+
+def remember(cache: dict[K, V], key: K, value: V, bound: int) -> V:
+    """Keep ``value`` under ``key`` and return it. A cache already holding
+    ``bound`` entries is emptied first: what the caches hold is recomputed
+    when asked again, and a catalog's worth of keys never accumulates."""
+    if len(cache) >= bound:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def drop_oldest(cache: dict[Any, Any]) -> None:
