@@ -434,7 +434,7 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
                             hop.meets_cutoffs = e.prior().meets(request)
                     else:
                         hop = _Cand(e, request, expected, worst, bound, simple[5], None)
-                        live_speed(hop, signal)
+                        set_speed(hop, signal)
                     admissible.append(hop)
                     continue
             found: list[Rejection] = []
@@ -461,30 +461,26 @@ def route_plan(inputs: PlanInputs, table: CompiledTable) -> RoutingPlan:
                     rejected.extend(found)
                 continue
             assert candidate is not None
-            if signal is None:
-                candidate.latency_ms = e.prior_latency(expected_output)
-                if cutoffs:
-                    candidate.meets_cutoffs = e.prior().meets(request)
-            else:
-                live_speed(candidate, signal)
+            set_speed(candidate, signal)
             admissible.append(candidate)
         return admissible
 
-    def live_speed(hop: _Cand, signal: DeploymentSignals) -> None:
-        """An admissible candidate's latency, headroom and cut-offs from its live signals."""
-        hop.headroom = signal.headroom
-        if signal.ttft_at(percentile) is None and signal.speed_at(percentile) is None:
-            # Nothing observed of its latency (only its headroom, or its
-            # circuit): ``_Speed.of`` blends the prior with nothing, the prior.
-            e = hop.entry
-            hop.latency_ms = e.prior_latency(expected_output)
-            if cutoffs:
-                hop.meets_cutoffs = e.prior().meets(request)
-            return
-        speed = _Speed.of(hop.deployment, signal, percentile, prior_samples)
-        hop.latency_ms = speed.latency_ms(expected_output)
-        hop.meets_cutoffs = speed.meets(request)
-        hop.live_latency = True
+    def set_speed(hop: _Cand, signal: DeploymentSignals | None) -> None:
+        """An admissible candidate's latency and cut-offs, and its headroom:
+        from its live signals, or the catalog's prior where they say nothing
+        of its latency (``_Speed.of`` would blend the prior with nothing)."""
+        if signal is not None:
+            hop.headroom = signal.headroom
+            if signal.ttft_at(percentile) is not None or signal.speed_at(percentile) is not None:
+                speed = _Speed.of(hop.deployment, signal, percentile, prior_samples)
+                hop.latency_ms = speed.latency_ms(expected_output)
+                hop.meets_cutoffs = speed.meets(request)
+                hop.live_latency = True
+                return
+        e = hop.entry
+        hop.latency_ms = e.prior_latency(expected_output)
+        if cutoffs:
+            hop.meets_cutoffs = e.prior().meets(request)
 
     def price(e: Entry, d: Deployment, found: list[Rejection], *, needed: bool) -> _Cand | None:
         """The candidate with its estimate (None: its price is unknown, and
