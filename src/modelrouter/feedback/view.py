@@ -115,17 +115,15 @@ def _share(left: int | None, limit: int | None) -> Decimal | None:
     """``left / limit`` clamped to 0..1, to four places, rounding half to even."""
     if left is None or not limit:
         return None
-    if left <= 0 or limit < 0:
-        return _share_of(left, limit)
-    if left >= limit:
-        return _ONE_SHARE
-    if limit >= _INTEGER_LIMIT:
-        return _share_of(left, limit)
-    # In integers: a fresh view computes two shares per deployment it reads.
-    quotient, remainder = divmod(left * _SHARE_PLACES, limit)
-    if 2 * remainder > limit or (2 * remainder == limit and quotient & 1):
-        quotient += 1
-    return Decimal(quotient).scaleb(-4)
+    if 0 < left < limit < _INTEGER_LIMIT:
+        # In integers: a fresh view computes two shares per deployment it reads.
+        quotient, remainder = divmod(left * _SHARE_PLACES, limit)
+        if 2 * remainder > limit or (2 * remainder == limit and quotient & 1):
+            quotient += 1
+        return Decimal(quotient).scaleb(-4)
+    if left >= limit > 0:
+        return _ONE_SHARE  # an untouched window: most deployments
+    return _share_of(left, limit)
 
 
 def _share_of(left: int, limit: int) -> Decimal:
