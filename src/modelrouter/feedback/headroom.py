@@ -35,16 +35,12 @@ def window_reset_s(buckets: Mapping[int, int], now_s: int) -> int:
     return (min(counted) + WINDOW_S + 1) if counted else now_s
 
 
-def prune(buckets: dict[int, int], now_s: int) -> None:
-    for second in [s for s in buckets if s < now_s - WINDOW_S]:
-        del buckets[second]
-
-
 class Window:
-    """One deployment's use in one-second buckets, as ``used``,
-    ``window_reset_s`` and ``prune`` define it, with its running total and
-    its oldest second kept: a busy deployment has 61 buckets, and every fresh
-    view of it and every request sent to it reads them."""
+    """One deployment's use in one-second buckets, as ``used`` and
+    ``window_reset_s`` read them (an add first drops the seconds that have
+    left the window), with its running total and its oldest second kept: a
+    busy deployment has 61 buckets, and every fresh view of it and every
+    request sent to it reads them."""
 
     __slots__ = ("_buckets", "_oldest", "_total")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelrouter.feedback.headroom import WINDOW_S, Window, prune, used, window_reset_s
+from modelrouter.feedback.headroom import WINDOW_S, Window, used, window_reset_s
+
+
+def prune(buckets: dict[int, int], now_s: int) -> None:
+    """What MemorySignals did before each count: drop the seconds out of the window."""
+    for second in [s for s in buckets if s < now_s - WINDOW_S]:
+        del buckets[second]
+
 
 # (second, count): a count added at that second; (second, None): a read then.
 _steps = st.lists(
