@@ -17,7 +17,6 @@ for itself and hands it to the worker processes it starts as
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -33,12 +32,10 @@ def limit_malloc_arenas(count: int) -> bool:
     operator set ``MALLOC_ARENA_MAX`` (glibc has applied that already)."""
     if count <= 0 or not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no such tunable)
+    # The C library this interpreter is linked with, already loaded: no search
+    # for it (``find_library`` runs ldconfig, at every worker's start).
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:  # a C library without it
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
